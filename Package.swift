@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The layout is the architecture:
+//   CSupport      the C shim: epoll, inotify, signalfd, timerfd, sockets, libsystemd (no policy)
+//   DmypySystem   syscalls wrapped once (errno, EINTR, close-on-exec), typed
+//   DmypyWire     mypy's wire format: frames, JSON, Python repr for printing
+//   DmypyCLI      mypy's dmypy command line, parsed and printed as argparse does
+//   DmypyClient   the native client: status file, connecting, each subcommand
+//   DmypyEngine   the supervised Python worker that hosts mypy (adapter embedded)
+//   DmypyWatch    inotify watcher and the module graph
+//   DmypyDaemon   the single-threaded epoll daemon that ties them together
+//   dmypy         the one executable: client, and `dmypy daemon`
+let package = Package(
+    name: "dmypy-swift",
+    products: [
+        .executable(name: "dmypy", targets: ["dmypy"]),
+    ],
+    targets: [
+        .target(
+            name: "CSupport",
+            path: "CSupport",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("systemd")]
+        ),
+        .target(name: "DmypySystem", dependencies: ["CSupport"]),
+        .target(name: "DmypyWire"),
+        .target(name: "DmypyCLI"),
+        .target(name: "DmypyClient", dependencies: ["DmypySystem", "DmypyWire"]),
+        .target(
+            name: "DmypyEngine",
+            dependencies: ["DmypySystem", "DmypyWire"],
+            resources: [.embedInCode("Resources/engine_adapter.py")]
+        ),
+        .target(name: "DmypyWatch", dependencies: ["DmypySystem"]),
+        .target(
+            name: "DmypyDaemon",
+            dependencies: ["DmypySystem", "DmypyWire", "DmypyEngine", "DmypyWatch"]
+        ),
+        .executableTarget(
+            name: "dmypy",
+            dependencies: ["DmypyClient", "DmypyDaemon"]
+        ),
+        .testTarget(name: "DmypySystemTests", dependencies: ["DmypySystem"]),
+        .testTarget(name: "DmypyWireTests", dependencies: ["DmypyWire"]),
+        .testTarget(name: "DmypyCLITests", dependencies: ["DmypyCLI"]),
+        .testTarget(name: "DmypyWatchTests", dependencies: ["DmypyWatch", "DmypySystem"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["DmypyWire", "DmypySystem"]
+        ),
+    ]
+)

@@ -1,0 +1,218 @@
+import DmypySystem
+import DmypyWire
+import Glibc
+
+/// mypy's dmypy subcommands, each doing what mypy's client does, with the same output and exit
+/// statuses. A subcommand ends by returning (exit 0) or throwing `ClientExit`.
+public struct Client {
+    public let context: ClientContext
+    public let statusFile: String
+
+    public init(context: ClientContext, statusFile: String) {
+        self.context = context
+        self.statusFile = statusFile
+    }
+
+    func request(_ command: String, timeout: Double? = nil, _ fields: JSONObject = [:], progress: Progress? = nil) throws(BadStatus) -> JSONObject {
+        try DaemonConnection.request(statusFile: statusFile, command: command, timeout: timeout, fields: fields,
+                                     context: context, progress: progress)
+    }
+
+    /// Runs a body, turning `BadStatus` into mypy's `fail(message)`.
+    func guarding(_ body: () throws -> Void) throws(ClientExit) {
+        do {
+            try body()
+        } catch let exit as ClientExit {
+            throw exit
+        } catch let bad as BadStatus {
+            throw Console.fail(bad.message)
+        } catch {
+            throw Console.fail("\(error)")
+        }
+    }
+
+    var isRunning: Bool { (try? StatusFileReader.status(statusFile)) != nil }
+
+    // MARK: start, restart, stop, kill, status
+
+    public func start(logFile: String?, timeout: Int?, flags: [String]) throws(ClientExit) {
+        if isRunning { throw Console.fail("Daemon is still alive") }
+        try startServer(logFile: logFile, timeout: timeout, flags: flags, allowSources: false)
+    }
+
+    func startServer(logFile: String?, timeout: Int?, flags: [String], allowSources: Bool) throws(ClientExit) {
+        try DaemonLauncher.start(.init(statusFile: statusFile, logFile: logFile, timeout: timeout,
+                                       flags: flags, allowSources: allowSources), context: context)
+    }
+
+    public func restart(logFile: String?, timeout: Int?, flags: [String], allowSources: Bool = false) throws(ClientExit) {
+        do {
+            try stopThrowingBadStatus()
+        } catch {
+            // Bad or missing status file or dead process: good to start.
+        }
+        try startServer(logFile: logFile, timeout: timeout, flags: flags, allowSources: allowSources)
+    }
+
+    public func stop() throws(ClientExit) {
+        do {
+            try stopThrowingBadStatus()
+        } catch {
+            throw Console.fail(error.message)
+        }
+    }
+
+    private func stopThrowingBadStatus() throws(BadStatus) {
+        let response = try request("stop", timeout: 5)
+        if response["error"] != nil {
+            CheckOutput.showStats(response)
+            Console.err("Daemon may be busy processing; if this persists, consider \(context.programName) kill\n")
+            exit(2)
+        }
+        Console.print("Daemon stopped")
+    }
+
+    public func kill() throws(ClientExit) {
+        let pid: pid_t
+        do {
+            pid = try StatusFileReader.status(statusFile).pid
+        } catch {
+            throw Console.fail(error.message)
+        }
+        do {
+            try Process.signal(pid, SIGKILL)
+        } catch {
+            throw Console.fail(DaemonConnection.pythonOSError(error))
+        }
+        Console.print("Daemon killed")
+    }
+
+    public func status(verbose: Bool, fswatcherDumpFile: String?) throws(ClientExit) {
+        try guarding {
+            let data = try StatusFileReader.read(statusFile)
+            if verbose { CheckOutput.showStats(data) }
+            _ = try StatusFileReader.check(data)
+            let response = try request("status", timeout: 5, ["fswatcher_dump_file": fswatcherDumpFile.map { .string($0) } ?? .null])
+            if verbose || response["error"] != nil { CheckOutput.showStats(response) }
+            if response["error"] != nil {
+                throw Console.fail("Daemon may be busy processing; if this persists, consider \(context.programName) kill")
+            }
+            Console.print("Daemon is up and running")
+        }
+    }
+
+    // MARK: check, run, recheck
+
+    public func check(files: [String], exportTypes: Bool, verbose: Bool, junitXML: String?, perfStatsFile: String?) throws(ClientExit) {
+        try guarding {
+            let t0 = now()
+            var response = try request("check", ["files": .array(files.map { .string($0) }), "export_types": .bool(exportTypes)],
+                                       progress: Progress(label: "checking"))
+            response["roundtrip_time"] = .double(now() - t0)
+            try CheckOutput.handle(response, verbose: verbose, junitXML: junitXML, perfStatsFile: perfStatsFile)
+        }
+    }
+
+    public func run(flags: [String], exportTypes: Bool, verbose: Bool, junitXML: String?, perfStatsFile: String?,
+                    logFile: String?, timeout: Int?) throws(ClientExit) {
+        if !isRunning {
+            try startServer(logFile: logFile, timeout: timeout, flags: flags, allowSources: true)
+        }
+        try guarding {
+            let t0 = now()
+            var response = try runRequest(flags: flags, exportTypes: exportTypes)
+            if let reason = response["restart"] {
+                Console.print("Restarting: \(PythonRepr.str(reason))")
+                try restart(logFile: logFile, timeout: timeout, flags: flags, allowSources: true)
+                response = try runRequest(flags: flags, exportTypes: exportTypes)
+            }
+            response["roundtrip_time"] = .double(now() - t0)
+            try CheckOutput.handle(response, verbose: verbose, junitXML: junitXML, perfStatsFile: perfStatsFile)
+        }
+    }
+
+    /// The `run` request. mypy's server restarts when the client's mypy version differs from its
+    /// own: our daemon knows its engine's version (and restarts when it changes on disk), so we
+    /// say we are its own client; to a daemon started by mypy's dmypy we send that mypy's version.
+    private func runRequest(flags: [String], exportTypes: Bool) throws(BadStatus) -> JSONObject {
+        let (pid, _) = try StatusFileReader.status(statusFile)
+        var fields: JSONObject = ["args": .array(flags.map { .string($0) }), "export_types": .bool(exportTypes)]
+        if let daemonExecutable = FileSystem.readLink("/proc/\(pid)/exe"),
+           daemonExecutable != FileSystem.readLink("/proc/self/exe"),
+           let version = ForeignDaemon.mypyVersion(python: daemonExecutable, context: context) {
+            fields["version"] = .string(version)
+        } else {
+            fields["version"] = ""
+            fields[ProtocolExtensions.ourClient] = true
+        }
+        return try request("run", fields, progress: Progress(label: "checking"))
+    }
+
+    public func recheck(exportTypes: Bool, update: [String]?, remove: [String]?, verbose: Bool, junitXML: String?, perfStatsFile: String?) throws(ClientExit) {
+        try guarding {
+            let t0 = now()
+            var fields: JSONObject = ["export_types": .bool(exportTypes)]
+            if update != nil || remove != nil {
+                fields["remove"] = remove.map { .array($0.map { .string($0) }) } ?? .null
+                fields["update"] = update.map { .array($0.map { .string($0) }) } ?? .null
+            }
+            var response = try request("recheck", fields, progress: Progress(label: "checking"))
+            response["roundtrip_time"] = .double(now() - t0)
+            try CheckOutput.handle(response, verbose: verbose, junitXML: junitXML, perfStatsFile: perfStatsFile)
+        }
+    }
+
+    // MARK: suggest, inspect, hang
+
+    public func suggest(fields: JSONObject) throws(ClientExit) {
+        try guarding {
+            let response = try request("suggest", fields)
+            try CheckOutput.handle(response, verbose: false, junitXML: nil, perfStatsFile: nil)
+        }
+    }
+
+    public func inspect(fields: JSONObject) throws(ClientExit) {
+        try guarding {
+            let response = try request("inspect", fields)
+            try CheckOutput.handle(response, verbose: false, junitXML: nil, perfStatsFile: nil)
+        }
+    }
+
+    public func hang() throws(ClientExit) {
+        try guarding {
+            let response = try request("hang", timeout: 1)
+            Console.print(PythonRepr.repr(.object(response)))
+        }
+    }
+
+    func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// A daemon started by mypy's own dmypy: a Python process whose mypy version we ask it for.
+enum ForeignDaemon {
+    static func mypyVersion(python: String, context: ClientContext) -> String? {
+        let code = "import mypy.version,sys; sys.stdout.write(mypy.version.__version__)"
+        guard let result = try? runCapturing(python, ["-c", code], context: context), result.status == 0,
+              !result.text.isEmpty else { return nil }
+        return result.text
+    }
+
+    static func runCapturing(_ executable: String, _ arguments: [String], context: ClientContext) throws(SystemError) -> (text: String, status: Int32) {
+        let pipe = try FileDescriptor.pipe()
+        let devnull = try FileDescriptor.open("/dev/null", O_RDWR)
+        defer { devnull.close() }
+        let pid = try Process.spawn(executable, arguments: [executable] + arguments,
+                                    environment: context.environment.map { "\($0.key)=\($0.value)" },
+                                    directory: context.directory,
+                                    descriptors: [0: devnull, 1: pipe.write, 2: devnull])
+        pipe.write.close()
+        let bytes = (try? pipe.read.readAll()) ?? []
+        pipe.read.close()
+        guard case .exited(let status)? = Process.wait(pid) else { return ("", -1) }
+        return (String(decoding: bytes, as: UTF8.self), status)
+    }
+}

@@ -1,0 +1,105 @@
+import CSupport
+import Glibc
+
+/// Child processes: spawned with a clean signal mask and exactly the descriptors we hand them.
+public enum Process {
+    /// How a child ended.
+    public enum Termination: Equatable, Sendable, CustomStringConvertible {
+        case exited(Int32)
+        case signaled(Int32)
+
+        public var description: String {
+            switch self {
+            case .exited(let code): return "exited with status \(code)"
+            case .signaled(let signal): return "killed by signal \(signal)"
+            }
+        }
+    }
+
+    /// Spawns `executable` (searched in PATH when it has no slash) with `arguments` (argv[0]
+    /// included). `descriptors` maps child descriptor numbers to ours; every other descriptor is
+    /// close-on-exec and so not inherited. `posix_spawnp(3)`
+    public static func spawn(
+        _ executable: String,
+        arguments: [String],
+        environment: [String]? = nil,
+        directory: String? = nil,
+        descriptors: [Int32: FileDescriptor],
+        newSession: Bool = false
+    ) throws(SystemError) -> pid_t {
+        var attr = posix_spawnattr_t()
+        var rc = cs_spawnattr_init_clean(&attr, newSession ? 1 : 0)
+        defer { posix_spawnattr_destroy(&attr) }
+        guard rc == 0 else { throw SystemError(call: "posix_spawnattr", errno: rc) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let directory {
+            cs_spawn_addchdir(&actions, directory)
+        }
+        // dup2 clears close-on-exec on the target; a descriptor mapped to its own number needs
+        // the flag cleared explicitly, which posix_spawn does for dup2(fd, fd) since glibc 2.29.
+        for (target, source) in descriptors.sorted(by: { $0.key < $1.key }) {
+            posix_spawn_file_actions_adddup2(&actions, source.rawValue, target)
+        }
+
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = environment ?? currentEnvironment()
+        var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+
+        var pid: pid_t = 0
+        rc = posix_spawnp(&pid, executable, &actions, &attr, &argv, &envp)
+        guard rc == 0 else { throw SystemError(call: "posix_spawn(\(executable))", errno: rc) }
+        return pid
+    }
+
+    /// This process's environment as "KEY=value" strings.
+    public static func currentEnvironment() -> [String] {
+        var result: [String] = []
+        var pointer = environ
+        while let entry = pointer.pointee {
+            result.append(String(cString: entry))
+            pointer += 1
+        }
+        return result
+    }
+
+    /// Reaps the child if it has ended; nil while it runs. `waitpid(2)` with WNOHANG
+    public static func reap(_ pid: pid_t) -> Termination? {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        guard result == pid else { return nil }
+        return termination(status)
+    }
+
+    /// Waits for the child to end. `waitpid(2)`
+    public static func wait(_ pid: pid_t) -> Termination? {
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, 0)
+            if result == pid { return termination(status) }
+            if result == -1 && cs_errno() == EINTR { continue }
+            return nil
+        }
+    }
+
+    static func termination(_ status: Int32) -> Termination {
+        if cs_wifsignaled(status) != 0 { return .signaled(cs_wtermsig(status)) }
+        return .exited(cs_wexitstatus(status))
+    }
+
+    /// Sends a signal. `kill(2)`
+    public static func signal(_ pid: pid_t, _ signal: Int32) throws(SystemError) {
+        try syscall("kill") { Glibc.kill(pid, signal) }
+    }
+
+    /// True when a process with this pid exists (kill with signal 0, as mypy's client does).
+    public static func isAlive(_ pid: pid_t) -> Bool {
+        Glibc.kill(pid, 0) == 0 || cs_errno() == EPERM
+    }
+
+    public static var currentID: pid_t { getpid() }
+}
