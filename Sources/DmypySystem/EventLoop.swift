@@ -69,16 +69,21 @@ public final class EventLoop {
     public func runOnce(timeoutMilliseconds: Int32) throws(SystemError) {
         let events = try Epoll.wait(epoll, timeoutMilliseconds: timeoutMilliseconds)
         for (token, mask) in events {
-            let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
-            let generation = UInt32(truncatingIfNeeded: token >> 32)
-            guard let entry = handlers[fd], entry.generation == generation else { continue }
-            entry.handler(mask)
+            dispatch(token: token, events: mask)
         }
         while !deferred.isEmpty {
             let work = deferred
             deferred.removeAll()
             work.forEach { $0() }
         }
+    }
+
+    /// Delivers one event to the registration its token names, if that registration still exists.
+    func dispatch(token: UInt64, events: Epoll.Events) {
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
+        let generation = UInt32(truncatingIfNeeded: token >> 32)
+        guard let entry = handlers[fd], entry.generation == generation else { return }
+        entry.handler(events)
     }
 
     public func stop() { running = false }

@@ -1,0 +1,24 @@
+# dmypy-swift. `make demo` and `make test` are the two set-up commands of the README.
+PREFIX ?= $(HOME)/.local
+UNITDIR ?= $(HOME)/.config/systemd/user
+
+.PHONY: demo test build install uninstall
+
+demo:
+	tools/demo
+
+test:
+	tools/test
+
+build:
+	tools/bootstrap
+	swift build -c release --product dmypy
+
+install: build
+	install -D -m 0755 .build/release/dmypy $(DESTDIR)$(PREFIX)/bin/dmypy
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' systemd/dmypy.service.in > $(DESTDIR)$(UNITDIR)/dmypy.service
+	install -m 0644 systemd/dmypy.socket $(DESTDIR)$(UNITDIR)/dmypy.socket
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dmypy $(DESTDIR)$(UNITDIR)/dmypy.service $(DESTDIR)$(UNITDIR)/dmypy.socket

@@ -1,0 +1,115 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Bad input and faults: each gets a clear answer and the daemon keeps serving.
+@Suite(.serialized) struct FaultTests {
+    /// Connects to the daemon's socket and sends raw bytes; returns what came back before close.
+    func raw(_ project: URL, _ bytes: [UInt8], hangUp: Bool = false) throws -> [UInt8] {
+        let data = try Data(contentsOf: project.appendingPathComponent(".dmypy.json"))
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let path = object["connection_name"] as! String
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(rc == 0)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if hangUp { return [] }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            received += buffer[0..<n]
+        }
+        return received
+    }
+
+    func frame(_ text: String) -> [UInt8] {
+        let payload = Array(text.utf8)
+        let n = UInt32(payload.count)
+        return [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)] + payload
+    }
+
+    func replyText(_ bytes: [UInt8]) -> String { String(decoding: bytes.dropFirst(4), as: UTF8.self) }
+
+    @Test func badRequestsGetErrorsAndTheDaemonServesOn() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        #expect(replyText(try raw(dir, frame("not json"))).contains("Data received is not valid JSON"))
+        #expect(replyText(try raw(dir, frame("[1, 2]"))).contains("Data received is not a dict"))
+        #expect(replyText(try raw(dir, frame("{}"))).contains("No command found in request"))
+        #expect(replyText(try raw(dir, frame("{\"command\": 5}"))).contains("Command is not a string"))
+        #expect(replyText(try raw(dir, frame("{\"command\": \"bogus\"}"))).contains("Unrecognized command 'bogus'"))
+        #expect(replyText(try raw(dir, frame("{\"command\": \"check\", \"files\": [\"a.py\"], \"nonsense\": 1}"))).contains("Invalid request for command 'check'"))
+        #expect(replyText(try raw(dir, [0x7F, 0xFF, 0xFF, 0xFF, 0x7B])).contains("exceeds the limit"))
+        _ = try raw(dir, frame("{\"command\": \"check\", \"files\": [\"a.py\"]}"), hangUp: true)
+        _ = try raw(dir, Array(frame("{\"command\": \"check\"}").prefix(6)), hangUp: true)
+        let status = try Harness.dmypy(.ours, ["status"], in: dir)
+        #expect(status.stdout == "Daemon is up and running\n", "\(status)")
+        let check = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
+        #expect(check.status == 1 && check.stdout.contains("Incompatible types in assignment"), "\(check)")
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+    }
+
+    @Test func staleStatusFileOfADeadDaemonIsReplaced() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        let pid = try Harness.statusFilePID(dir)
+        kill(pid, SIGKILL)
+        while kill(pid, 0) == 0 { usleep(10_000) }
+        let status = try Harness.dmypy(.ours, ["status"], in: dir)
+        #expect(status == .init(stdout: "", stderr: "Daemon has died\n", status: 2))
+        let run = try Harness.dmypy(.ours, ["run", "--", "a.py", "b.py"], in: dir)
+        #expect(run.status == 1 && run.stdout.hasPrefix("Daemon started\n"), "\(run)")
+        #expect(try Harness.statusFilePID(dir) != pid)
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+    }
+
+    @Test func killedEngineIsRestartedAndTheAnswerIsStillRight() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        let first = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
+        let verbose = try Harness.dmypy(.ours, ["status", "-v"], in: dir)
+        let enginePID = verbose.stdout.split(separator: "\n").first { $0.hasPrefix("engine_pid") }
+            .flatMap { Int32($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+        let engine = try #require(enginePID, "\(verbose)")
+        kill(engine, SIGKILL)
+        let second = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
+        #expect(second == first, "after the engine was killed:\n\(second)\nbefore:\n\(first)")
+        let recheck = try Harness.dmypy(.ours, ["recheck"], in: dir)
+        #expect(recheck.status == 1 && !recheck.stderr.contains("crashed"), "\(recheck)")
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+    }
+
+    @Test func missingMypyIsExplained() throws {
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        // A real interpreter without mypy, alone on PATH.
+        let bin = dir.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let system = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let python = try #require(system)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("python3").path, withDestinationPath: python)
+        let result = try Harness.dmypy(.ours, ["start"], in: dir, env: ["DMYPY_PYTHON": "", "PATH": bin.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("no Python interpreter that can import mypy was found"), "\(result)")
+        #expect(result.stderr.contains(".venv/bin/python: not found"))
+        #expect(result.stderr.contains("\(bin.path)/python3: ModuleNotFoundError"), "\(result)")
+    }
+}
