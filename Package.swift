@@ -47,7 +47,8 @@ let package = Package(
         .testTarget(name: "DmypyWatchTests", dependencies: ["DmypyWatch", "DmypySystem"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["DmypyWire", "DmypySystem", "dmypy"]
+            dependencies: ["DmypyWire", "DmypySystem", "dmypy"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]
 )

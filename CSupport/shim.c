@@ -110,6 +110,10 @@ int cs_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
 
+int cs_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int low) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, low);
+}
+
 int cs_wifexited(int status) { return WIFEXITED(status); }
 int cs_wexitstatus(int status) { return WEXITSTATUS(status); }
 int cs_wifsignaled(int status) { return WIFSIGNALED(status); }

@@ -71,6 +71,10 @@ int cs_spawnattr_init_clean(posix_spawnattr_t *attr, int new_session);
 /// posix_spawn_file_actions_addchdir_np(3)
 int cs_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// posix_spawn_file_actions_addclosefrom_np(3): the child closes every descriptor from `low` up,
+/// so it inherits nothing but what was mapped, even from parents that leak descriptors.
+int cs_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int low);
+
 int cs_wifexited(int status);
 int cs_wexitstatus(int status);
 int cs_wifsignaled(int status);

@@ -205,6 +205,8 @@ public enum Command: Equatable, Sendable {
     case daemon(DaemonOptions)
     /// `dmypy help`: print `helpText(columns:)` to stdout, exit 0.
     case help
-    /// No subcommand: print `usageText(columns:)` to stdout, exit 0.
+    /// No subcommand given (`dmypy` alone, or only top-level options): print
+    /// `usageText(columns:)` to stdout, exit 0. (Beware: where a `Command?` is
+    /// compared with `.none`, Swift reads it as nil; match `Command.none`.)
     case none
 }

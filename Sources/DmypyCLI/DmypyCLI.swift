@@ -1,29 +1,33 @@
-/// mypy's `dmypy` command line, parsed and printed exactly as Python 3.11's
-/// argparse does with the parser of mypy 2.4.1's `mypy/dmypy/client.py`:
-/// same results, same help and usage text, same error messages, same streams
-/// and exit statuses.
-///
-/// The whole API:
-///
-/// ```swift
-/// switch parseCommandLine(Array(CommandLine.arguments.dropFirst()), columns: terminalColumns) {
-/// case .invocation(let invocation):  // run invocation.command against invocation.statusFile
-///     if invocation.command == .none { print(usageText(columns: terminalColumns), terminator: "") }
-///     if invocation.command == .help { print(helpText(columns: terminalColumns), terminator: "") }
-/// case .version:                     // print "dmypy <mypy version> (dmypy-swift <ours>)", exit 0
-/// case .exit(let code, let stdout, let stderr):
-///     // write stdout and stderr as they are, exit with code (help: 0, errors: 2)
-/// }
-/// ```
-///
-/// `columns` is what `shutil.get_terminal_size().columns` would say: `COLUMNS`
-/// from the environment if it is a positive integer, else the width of the
-/// terminal on stdout, else 80. (argparse then formats for `columns - 2`.)
-///
-/// Where this deliberately differs from argparse: the `daemon` subcommand also
-/// takes a hidden `--ready-fd N` (an int that fits a C int); integers saturate at
-/// `Int`'s range instead of being unbounded; `@file` nesting deeper than 1000
-/// stops with a RecursionError line (exit 1) where Python would crash with one.
+// DmypyCLI: mypy's `dmypy` command line, parsed and printed exactly as Python
+// 3.11's argparse does with the parser of mypy 2.4.1's `mypy/dmypy/client.py`:
+// same results, same help and usage text, same error messages, same streams and
+// exit statuses.
+//
+// The whole API:
+//
+//     switch parseCommandLine(Array(CommandLine.arguments.dropFirst()), columns: columns) {
+//     case .invocation(let invocation):
+//         // run invocation.command against invocation.statusFile; for
+//         // .none print usageText(columns:), for .help helpText(columns:)
+//         // (both to stdout, exit 0)
+//     case .version:
+//         // print "dmypy <mypy version> (dmypy-swift <ours>)", exit 0
+//     case .exit(let code, let stdout, let stderr):
+//         // write stdout and stderr as they are, exit with code (help: 0, errors: 2)
+//     }
+//
+// `columns` is what `shutil.get_terminal_size().columns` would say: `COLUMNS`
+// from the environment if it is a positive integer, else the width of the
+// terminal on stdout, else 80. (argparse then formats for `columns - 2`.)
+//
+// Where this deliberately differs from argparse + client.py:
+// - the `daemon` subcommand also takes dmypy-swift's hidden `--ready-fd N` (an
+//   int that must fit a C int), declared like `--options-data`;
+// - integers saturate at `Int`'s range instead of being unbounded;
+// - `@file` nesting deeper than 1000 stops with a RecursionError line (exit 1)
+//   where Python crashes with a RecursionError traceback;
+// - the default `@file` reader decodes malformed UTF-8 with U+FFFD where Python
+//   crashes with a UnicodeDecodeError traceback.
 
 /// The outcome of parsing a dmypy command line.
 public enum ParseOutcome: Equatable, Sendable {

@@ -19,6 +19,29 @@ struct AmbiguousOption: Error {
 }
 
 extension ParserSpec {
+    /// The pattern string `_parse_known_args` builds: a letter per string (after
+    /// the first `--`, everything is an argument), and what each option is.
+    func patternLetters(for strings: [String]) throws(AmbiguousOption)
+        -> (letters: [PatternLetter], options: [Int: OptionMatch]) {
+        var letters: [PatternLetter] = []
+        var options: [Int: OptionMatch] = [:]
+        var afterSeparator = false
+        for (index, string) in strings.enumerated() {
+            if afterSeparator {
+                letters.append(.argument)
+            } else if string.pyEquals("--") {
+                letters.append(.separator)
+                afterSeparator = true
+            } else if let match = try classify(string) {
+                options[index] = match
+                letters.append(.option)
+            } else {
+                letters.append(.argument)
+            }
+        }
+        return (letters, options)
+    }
+
     /// `_parse_optional`: nil when `text` is a positional argument.
     func classify(_ text: String) throws(AmbiguousOption) -> OptionMatch? {
         let chars = text.scalars

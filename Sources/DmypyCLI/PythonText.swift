@@ -43,6 +43,18 @@ extension String {
     }
 }
 
+extension String {
+    /// Python's `str.strip()`.
+    func trimmingPythonWhitespace() -> String {
+        let s = scalars
+        var start = 0
+        var end = s.count
+        while start < end && PythonChars.isUnicodeSpace(s[start]) { start += 1 }
+        while end > start && PythonChars.isUnicodeSpace(s[end - 1]) { end -= 1 }
+        return String(scalars: s[start..<end])
+    }
+}
+
 /// `n` spaces, or none when `n` is not positive (Python's `' ' * n`).
 func spaces(_ count: Int) -> String {
     count > 0 ? String(repeating: " ", count: count) : ""
@@ -51,6 +63,13 @@ func spaces(_ count: Int) -> String {
 // MARK: - Character classes as CPython defines them
 
 enum PythonChars {
+    /// Python 3.11's Unicode database is version 14.0.0 (`unicodedata.unidata_version`).
+    /// Swift's is newer; a code point assigned later is unassigned (Cn) to Python.
+    static func knownToPython(_ c: Unicode.Scalar) -> Bool {
+        guard let age = c.properties.age else { return false }
+        return age.major < 14 || (age.major == 14 && age.minor == 0)
+    }
+
     /// `Py_UNICODE_ISSPACE`: what `str.isspace()` and `str.strip()` treat as whitespace.
     static func isUnicodeSpace(_ c: Unicode.Scalar) -> Bool {
         switch c.value {
@@ -74,7 +93,7 @@ enum PythonChars {
     /// This is also what `\d` matches in a `str` regular expression.
     static func decimalValue(_ c: Unicode.Scalar) -> Int? {
         if c.value >= 0x30 && c.value <= 0x39 { return Int(c.value - 0x30) }
-        guard c.value >= 0x80, c.properties.numericType == .decimal,
+        guard c.value >= 0x80, knownToPython(c), c.properties.numericType == .decimal,
               let value = c.properties.numericValue else { return nil }
         return Int(value)
     }
@@ -85,6 +104,7 @@ enum PythonChars {
         if c.isASCII {
             return (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9")
         }
+        guard knownToPython(c) else { return false }
         switch c.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             return true
@@ -97,6 +117,7 @@ enum PythonChars {
     /// Zp and Zs, with the ASCII space as the one printable separator.
     static func isPrintable(_ c: Unicode.Scalar) -> Bool {
         if c == " " { return true }
+        guard knownToPython(c) else { return false }
         switch c.properties.generalCategory {
         case .control, .format, .surrogate, .privateUse, .unassigned,
              .lineSeparator, .paragraphSeparator, .spaceSeparator:

@@ -138,9 +138,12 @@ public struct Client {
         let (pid, _) = try StatusFileReader.status(statusFile)
         var fields: JSONObject = ["args": .array(flags.map { .string($0) }), "export_types": .bool(exportTypes)]
         if let daemonExecutable = FileSystem.readLink("/proc/\(pid)/exe"),
-           daemonExecutable != FileSystem.readLink("/proc/self/exe"),
-           let version = ForeignDaemon.mypyVersion(python: daemonExecutable, context: context) {
-            fields["version"] = .string(version)
+           daemonExecutable != FileSystem.readLink("/proc/self/exe") {
+            // mypy's own daemon: its interpreter is argv[0] of its command line (a venv's python is a
+            // symlink, so /proc/PID/exe would name the base interpreter without mypy).
+            let candidates = [ForeignDaemon.argumentZero(pid), daemonExecutable].compactMap { $0 }
+            let version = candidates.lazy.compactMap { ForeignDaemon.mypyVersion(python: $0, context: context) }.first
+            fields["version"] = .string(version ?? "")
         } else {
             fields["version"] = ""
             fields[ProtocolExtensions.ourClient] = true
@@ -194,6 +197,15 @@ public struct Client {
 
 /// A daemon started by mypy's own dmypy: a Python process whose mypy version we ask it for.
 enum ForeignDaemon {
+    /// argv[0] of a process, made absolute against its working directory.
+    static func argumentZero(_ pid: pid_t) -> String? {
+        guard let bytes = FileSystem.read("/proc/\(pid)/cmdline"), let end = bytes.firstIndex(of: 0), end > 0 else { return nil }
+        let first = String(decoding: bytes[..<end], as: UTF8.self)
+        if first.hasPrefix("/") { return first }
+        guard first.contains("/"), let cwd = FileSystem.readLink("/proc/\(pid)/cwd") else { return nil }
+        return FileSystem.absolute(first, relativeTo: cwd)
+    }
+
     static func mypyVersion(python: String, context: ClientContext) -> String? {
         let code = "import mypy.version,sys; sys.stdout.write(mypy.version.__version__)"
         guard let result = try? runCapturing(python, ["-c", code], context: context), result.status == 0,

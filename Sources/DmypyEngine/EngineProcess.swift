@@ -116,9 +116,10 @@ public final class EngineProcess {
                 }
                 decoder.append(bytes)
                 do {
-                    while let message = try decoder.nextObject() {
+                    while !hasExited, let message = try decoder.nextObject() {
                         dispatch(message)
                     }
+                    if hasExited { return }   // a handler stopped the engine
                 } catch {
                     onEvent(.logLine("engine sent a malformed frame (\(error)); restarting it"))
                     finish()
@@ -147,7 +148,7 @@ public final class EngineProcess {
     }
 
     private func readOutput() {
-        while true {
+        while !hasExited || outputRegistration != nil {
             switch (try? outputPipe.read()) ?? .done([]) {
             case .wouldBlock:
                 return

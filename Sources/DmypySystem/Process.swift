@@ -43,6 +43,8 @@ public enum Process {
         for (target, source) in descriptors.sorted(by: { $0.key < $1.key }) {
             posix_spawn_file_actions_adddup2(&actions, source.rawValue, target)
         }
+        // Nothing else crosses: not even descriptors a parent of ours leaked without close-on-exec.
+        cs_spawn_addclosefrom(&actions, (descriptors.keys.max() ?? 2) + 1)
 
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

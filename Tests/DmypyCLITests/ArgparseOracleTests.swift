@@ -6,27 +6,24 @@ import DmypyCLI
 import Foundation
 import Testing
 
-/// The @files directory and the oracle's answers, computed once for the suite.
+/// The oracle's answers, computed once for the suite (argparse reads the @files
+/// from a scratch directory that is deleted right after).
 struct Fixture: Sendable {
-    let directory: String
     let results: Result<[Case: Observed], any Error>
 
-    /// Reads @files relative to the fixture directory (the oracle's cwd), with
-    /// the library's reader so that failures are reported the same way.
+    /// Our side reads the same @files from memory; "dir" is a directory, and
+    /// anything else does not exist.
     func readFile(_ path: String) throws -> String {
-        try readArgumentsFile(path.hasPrefix("/") || path.isEmpty ? path : directory + "/" + path)
+        if let text = Corpus.files[path] { return text }
+        throw ArgumentsFileError(errno: path == "dir" ? EISDIR : ENOENT)
     }
 }
 
-let fixture: Fixture = {
-    do {
-        let directory = try Corpus.makeDirectory()
-        let all = Corpus.handPicked + Corpus.widths + Corpus.generated
-        return Fixture(directory: directory, results: Result { try Oracle.run(all, cwd: directory) })
-    } catch {
-        return Fixture(directory: "/nonexistent", results: .failure(error))
-    }
-}()
+let fixture = Fixture(results: Result {
+    let directory = try Corpus.makeDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    return try Oracle.run(Corpus.handPicked + Corpus.widths + Corpus.generated, cwd: directory)
+})
 
 /// Compares one case; returns a failure description, or nil when they agree.
 func mismatch(_ testCase: Case) -> String? {
@@ -63,5 +60,14 @@ struct ArgparseOracleTests {
         let failures = Corpus.generated.compactMap(mismatch)
         let count = failures.count
         #expect(count == 0, "\(count) of \(Corpus.generated.count) differ; first:\n\(failures.first ?? "")")
+
+        // The corpus must exercise successful parses as well as errors.
+        let parsed = Corpus.generated.filter {
+            if case .invocation = parseCommandLine($0.argv, columns: $0.columns, readFile: fixture.readFile) {
+                return true
+            }
+            return false
+        }.count
+        #expect(parsed >= Corpus.generated.count / 4 && parsed <= Corpus.generated.count * 3 / 4)
     }
 }

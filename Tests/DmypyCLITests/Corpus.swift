@@ -25,7 +25,10 @@ enum Corpus {
         ["start", "--timeout", ""], ["start", "--timeout="], ["start", "--timeout", "5x"],
         ["start", "--timeout", "'quoted'"], ["start", "--timeout", "it's"], ["start", "--timeout", "both'\""],
         ["start", "--timeout", "tab\there\nnl\\"], ["start", "--timeout", "\u{1F600}\u{200B}\u{7F}\u{85}\u{E9}"],
-        ["start", "--timeout", "\u{10FFFF}\u{E000}\u{2028}"],
+        ["start", "--timeout", "\u{10FFFF}\u{E000}\u{2028}"], ["start", "--timeout", "\u{1FAE8}\u{0378}"],
+        ["start", "--timeout", "\u{11F55}"], ["start", "-\u{11F55}"], ["start", "-\u{0665}\u{0665}.\u{0661}"],
+        ["status", "--verbose\u{301}"], ["status", "-\u{301}v"], ["-\u{212A}"], ["st\u{0301}art"], ["\u{212A}ill"],
+        ["status", "--fs\u{0301}=x"], ["start", "--timeout=\u{1F600}"],
         ["start", "--timeout"], ["start", "--timeout", "--log-file", "x"], ["start", "--log-file=--"],
         ["start", "--timeout=--"], ["start", "--strict"], ["start", "-V"], ["start", "foo", "--timeout", "3", "bar"],
         ["start", "--", "a", "--", "b"], ["start", "--", "-5"], ["start", "-5"], ["start", "-.5"], ["start", "-5e3"],
@@ -66,6 +69,13 @@ enum Corpus {
         ["suggest", "--flex-any", " \u{0B}1.5\u{0C} ", "f"], ["suggest", "--flex-any", "0.1", "f"],
         ["suggest", "--flex-any", "2.2250738585072011e-308", "f"], ["suggest", "--flex-any", "1_0.2_5e1_0", "f"],
         ["suggest", "--flex-any", "1_.5", "f"], ["suggest", "--flex-any", "infinit", "f"],
+        ["suggest", "--flex-any", "1e999999999999999999999", "f"], ["suggest", "--flex-any", "-1e-99999999999999999999", "f"],
+        ["suggest", "--flex-any", "0e99999999999999999999", "f"],
+        ["suggest", "--flex-any", "0." + String(repeating: "0", count: 500) + "1e400", "f"],
+        ["suggest", "--flex-any", String(repeating: "9", count: 400) + ".5", "f"],
+        ["suggest", "--flex-any", "4.9406564584124654e-324", "f"], ["suggest", "--flex-any", "2.4703282292062328e-324", "f"],
+        ["suggest", "--max-guesses", String(repeating: "0", count: 4300) + "5", "f"],
+        ["suggest", "--max-guesses", String(repeating: "0", count: 4299) + "5", "f"],
         ["suggest", "--flex-any=1_0.2_5", "f"], ["suggest", "--flex-any=--", "f"],
         ["suggest", "--use-fixme", "FIXME", "--max-guesses", "10", "f"], ["suggest", "--max-guesses", "1.5", "f"],
         ["suggest", "f", "g"], ["suggest", "--", "--", "f"], ["suggest", "--", "-f"], ["suggest", "f", "--"],
@@ -152,7 +162,7 @@ enum Corpus {
         return cases
     }()
 
-    /// The @files, written into `directory` (the current directory of both parsers).
+    /// The @files, by name (relative to the current directory of both parsers).
     static let files: [String: String] = [
         "args1.txt": "start\n--timeout\n5\n",
         "files.txt": "a.py\n\nb.py\n",

@@ -107,14 +107,12 @@ enum Oracle {
     static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     static let packageRoot = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `DMYPY_TEST_PYTHON`, else the package's `.venv`, else `/tmp/mypyvenv`.
+    /// `DMYPY_TEST_PYTHON` if set, else the package's `.venv`, else `/tmp/mypyvenv`.
     static func python() throws -> String {
-        var candidates: [String] = []
+        var candidates = [packageRoot.appendingPathComponent(".venv/bin/python").path, "/tmp/mypyvenv/bin/python"]
         if let explicit = ProcessInfo.processInfo.environment["DMYPY_TEST_PYTHON"], !explicit.isEmpty {
-            candidates.append(explicit)
+            candidates = [explicit]  // when it is set, nothing else is tried
         }
-        candidates.append(packageRoot.appendingPathComponent(".venv/bin/python").path)
-        candidates.append("/tmp/mypyvenv/bin/python")
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw OracleError.noPython(candidates)
         }
@@ -152,7 +150,18 @@ enum Oracle {
             let text = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
             throw OracleError.failed("\(python) exited with \(process.terminationStatus):\n\(text)")
         }
-        let results = try JSONDecoder().decode([Observed].self, from: Data(contentsOf: output))
+        struct Response: Decodable {
+            var mypy: String
+            var python: String
+            var results: [Observed]
+        }
+        let response = try JSONDecoder().decode(Response.self, from: Data(contentsOf: output))
+        guard response.mypy == "2.4.1", response.python.hasPrefix("3.11.") else {
+            throw OracleError.failed(
+                "\(python) has mypy \(response.mypy) on Python \(response.python); the reference is mypy 2.4.1 "
+                    + "on Python 3.11 (argparse changes between Python versions)")
+        }
+        let results = response.results
         guard results.count == unique.count else {
             throw OracleError.failed("expected \(unique.count) results, got \(results.count)")
         }

@@ -1,8 +1,8 @@
 """The reference for DmypyCLITests: mypy's real dmypy parser, driven by Python's argparse.
 
 Reads {"cwd": path or null, "cases": [{"argv": [...], "columns": N}, ...]} as JSON on
-stdin and prints one JSON list with, for each case, what `dmypy <argv>` does when
-COLUMNS=N:
+stdin and prints {"mypy": "2.4.1", "python": "3.11.7", "results": [...]} with, for
+each case, what `dmypy <argv>` does when COLUMNS=N:
 
     {"exit": code or null,          # SystemExit code; null when parsing returned
      "stdout": ..., "stderr": ...,  # what argparse printed while parsing
@@ -102,7 +102,7 @@ def main():
     if request.get("cwd"):
         os.chdir(request["cwd"])
     results = [run_case(case) for case in request["cases"]]
-    json.dump(results, sys.stdout)
+    json.dump({"mypy": client.__version__, "python": sys.version.split()[0], "results": results}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
+import DmypySystem
 import Foundation
+import Glibc
 import Testing
 
 /// Drives the real binaries: our `dmypy` (built by SwiftPM) and mypy's own `dmypy` (the pinned
@@ -63,39 +65,48 @@ enum Harness {
     /// Runs one dmypy command line with `client` in `directory`; waits at most `timeout` seconds.
     @discardableResult
     static func dmypy(_ client: Client, _ arguments: [String], in directory: URL, env: [String: String] = [:], timeout: Double = 180) throws -> Result {
-        let process = Foundation.Process()
         switch client {
         case .ours:
-            process.executableURL = URL(fileURLWithPath: ours)
-            process.arguments = arguments
+            return try run(executable: ours, arguments: arguments, in: directory, env: environment(env), timeout: timeout)
         case .mypy:
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = ["-m", "mypy.dmypy"] + arguments
+            return try run(executable: python, arguments: ["-m", "mypy.dmypy"] + arguments, in: directory, env: environment(env), timeout: timeout)
         }
-        return try run(process, in: directory, env: environment(env), timeout: timeout)
     }
 
-    static func run(_ process: Foundation.Process, in directory: URL, env: [String: String], timeout: Double) throws -> Result {
-        process.currentDirectoryURL = directory
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let group = DispatchGroup()
-        var outData = Data(), errData = Data()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            throw HarnessError.timedOut(process.arguments ?? [])
+    /// Spawned with posix_spawn and every other descriptor closed (Foundation's Process lets
+    /// daemons that a command forks inherit descriptors it waits on); output goes to files.
+    static func run(executable: String, arguments: [String], in directory: URL, env: [String: String], timeout: Double) throws -> Result {
+        let base = NSTemporaryDirectory() + "dmypy-out-\(UUID().uuidString)"
+        let outPath = base + ".out", errPath = base + ".err"
+        defer { unlink(outPath); unlink(errPath) }
+        let out = try DmypySystem.FileDescriptor.open(outPath, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        let err = try DmypySystem.FileDescriptor.open(errPath, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        let null = try DmypySystem.FileDescriptor.open("/dev/null", O_RDONLY)
+        let pid = try DmypySystem.Process.spawn(executable, arguments: [executable] + arguments,
+                                                environment: env.map { "\($0.key)=\($0.value)" },
+                                                directory: directory.path, descriptors: [0: null, 1: out, 2: err])
+        out.close(); err.close(); null.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        var termination: DmypySystem.Process.Termination?
+        while termination == nil {
+            termination = DmypySystem.Process.reap(pid)
+            if termination == nil {
+                if Date() > deadline {
+                    kill(pid, SIGKILL)
+                    _ = DmypySystem.Process.wait(pid)
+                    throw HarnessError.timedOut(arguments)
+                }
+                usleep(5_000)
+            }
         }
-        process.waitUntilExit()
-        return Result(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-                      status: process.terminationStatus)
+        let status: Int32
+        switch termination! {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
+        }
+        return Result(stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+                      status: status)
     }
 
     enum HarnessError: Error { case timedOut([String]), noStatusFile }

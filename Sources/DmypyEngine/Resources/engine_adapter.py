@@ -242,7 +242,19 @@ class Engine:
         crashed = False
         started = time.monotonic()
         try:
-            response = self.server.run_command(command, data)
+            if (
+                command == "recheck"
+                and (data.get("update") is not None or data.get("remove") is not None)
+                and self.server.options.follow_imports == "normal"
+            ):
+                # mypy asserts here and its daemon dies; say what is wrong instead.
+                response: dict[str, Any] = {
+                    "error": "dmypy: recheck --update/--remove cannot be used with"
+                    " follow_imports=normal (mypy's default); run 'dmypy recheck' without them,"
+                    " or start the daemon with --follow-imports=skip or error"
+                }
+            else:
+                response = self.server.run_command(command, data)
         except TypeError as e:
             # mypy calls the command with the request's fields as keyword arguments: a
             # request with unknown or missing fields is bad input, not a crash of mypy.

@@ -1,0 +1,934 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of two dmypy implementations on one generated project.
+
+"mypy" is mypy's own dmypy client/daemon, "ours" is the Swift dmypy.  Both get
+the same command lines; every scenario runs both, interleaved repetition by
+repetition, each implementation in its own copy of the generated project.  The
+report gives medians, minima, the ratio of medians (mypy/ours), whether the two
+implementations printed identical stdout and exit codes at every step, whether
+edits were reflected in the output, and the daemons' CPU use while idle.
+
+See bench/README.md.  Python 3.11, standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import genproject
+
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = (
+    "cold",
+    "nochange",
+    "status",
+    "edit-leaf",
+    "edit-core",
+    "edit-wait",
+    "rapid-saves",
+    "samesize",
+    "idle",
+)
+SCENARIO_TITLES = {
+    "cold": "cold `run` (no daemon, no cache)",
+    "nochange": "no-change `check`",
+    "status": "`status`",
+    "edit-leaf": "edit leaf, `check` at once",
+    "edit-core": "edit core, `check` at once",
+    "edit-wait": "edit, wait, `check`",
+    "rapid-saves": "rapid saves of a leaf, `check`",
+    "samesize": "same-size same-second edit, `check`",
+    "startup": "(setup) daemon start in warm scenarios",
+}
+DEFAULT_FLAGS = "--strict --follow-imports=normal"
+TARGET = "pkg"
+STATUS_FILE = ".dmypy.json"
+OUTPUT_LIMIT = 20000  # characters of stdout/stderr kept per step in the JSON
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcStat:
+    pid: int
+    ppid: int
+    state: str
+    ticks: int  # utime + stime, in clock ticks
+    start: int  # starttime, identifies the process together with the pid
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    # comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    rest = data[data.rindex(")") + 2 :].split()
+    # rest[0] is field 3 (state): field n is rest[n - 3].
+    return ProcStat(
+        pid=pid,
+        ppid=int(rest[1]),
+        state=rest[0],
+        ticks=int(rest[11]) + int(rest[12]),
+        start=int(rest[19]),
+    )
+
+
+def process_tree(root: int) -> list[ProcStat]:
+    """The process ``root`` and all its descendants (found via the ppid fields)."""
+    table: dict[int, ProcStat] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = read_stat(int(entry))
+            if st is not None:
+                table[st.pid] = st
+    if root not in table:
+        return []
+    children: dict[int, list[int]] = {}
+    for st in table.values():
+        children.setdefault(st.ppid, []).append(st.pid)
+    out: list[ProcStat] = []
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            out.append(table[pid])
+            todo.extend(children.get(pid, []))
+    return out
+
+
+def processes_in(directory: Path) -> list[ProcStat]:
+    """Processes whose working directory is ``directory`` (a project copy only we use)."""
+    target = str(directory)
+    found: list[ProcStat] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if cwd == target or cwd.startswith(target + os.sep):
+            st = read_stat(int(entry))
+            if st is not None:
+                found.append(st)
+    return found
+
+
+def is_alive(pid: int, start: int) -> bool:
+    st = read_stat(pid)
+    return st is not None and st.start == start and st.state not in ("Z", "X")
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclasses.dataclass(frozen=True)
+class Impl:
+    name: str
+    dmypy: Path
+    env: dict[str, str]
+
+
+@dataclasses.dataclass
+class Step:
+    label: str
+    rep: int
+    timed: bool
+    ms: float
+    rc: int
+    stdout: str
+    stderr: str
+    # For edit steps: did the output reflect the file content?  None otherwise.
+    reflects_edit: bool | None = None
+    note: str = ""
+
+    def failed(self) -> bool:
+        return self.rc < 0 or self.rc > 1
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["stdout"] = self.stdout[:OUTPUT_LIMIT]
+        d["stderr"] = self.stderr[:OUTPUT_LIMIT]
+        return d
+
+
+@dataclasses.dataclass
+class IdleResult:
+    seconds: float
+    cpu_seconds: float
+    processes: int
+    rss_mib: float
+
+
+class Daemon:
+    """One implementation working on one copy of the project."""
+
+    def __init__(self, impl: Impl, root: Path, flags: list[str], timeout: float) -> None:
+        self.impl = impl
+        self.root = root
+        self.flags = flags
+        self.timeout = timeout
+        self.status_file = root / STATUS_FILE
+        self.known: set[tuple[int, int]] = set()  # (pid, starttime) of daemon processes seen
+
+    # -- client commands
+
+    def client(self, args: Sequence[str], label: str, rep: int, timed: bool) -> Step:
+        cmd = [str(self.impl.dmypy), "--status-file", str(self.status_file), *args]
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            t0 = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    cmd,
+                    cwd=self.root,
+                    env=self.impl.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    timeout=self.timeout,
+                    check=False,
+                )
+                rc = proc.returncode
+                note = ""
+            except subprocess.TimeoutExpired:
+                rc = -1
+                note = f"timed out after {self.timeout:.0f} s"
+            except OSError as e:
+                rc = -2
+                note = f"could not run: {e}"
+            ms = (time.perf_counter() - t0) * 1000.0
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode("utf-8", "replace")
+            stderr = err.read().decode("utf-8", "replace")
+        self.remember()
+        return Step(label, rep, timed, ms, rc, stdout, stderr, note=note)
+
+    def run(self, label: str, rep: int, timed: bool) -> Step:
+        return self.client(["run", "--", *self.flags, TARGET], label, rep, timed)
+
+    def check(self, label: str, rep: int, timed: bool) -> Step:
+        return self.client(["check", TARGET], label, rep, timed)
+
+    def status(self, label: str, rep: int, timed: bool) -> Step:
+        return self.client(["status"], label, rep, timed)
+
+    def stop(self, label: str, rep: int) -> Step:
+        self.remember()
+        step = self.client(["stop"], label, rep, False)
+        if not self.wait_gone(30.0):
+            step.note = (step.note + "; " if step.note else "") + "daemon still alive 30 s after stop"
+            self.shutdown()
+        return step
+
+    # -- process bookkeeping
+
+    def daemon_pid(self) -> int | None:
+        try:
+            data: object = json.loads(self.status_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if isinstance(data, dict):
+            pid = data.get("pid")
+            if isinstance(pid, int) and pid > 0:
+                return pid
+        return None
+
+    def remember(self) -> None:
+        pid = self.daemon_pid()
+        if pid is not None:
+            self.known.update((st.pid, st.start) for st in process_tree(pid))
+
+    def alive(self) -> list[tuple[int, int]]:
+        return [p for p in self.known if is_alive(*p)]
+
+    def wait_gone(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while self.alive():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def shutdown(self) -> None:
+        """Best effort: stop, then kill, then SIGKILL every process of ours still alive."""
+        self.remember()
+        # A daemon interrupted while starting may not have written its status file yet;
+        # it still runs in our private copy of the project, so find it by its cwd.
+        self.known.update((st.pid, st.start) for st in processes_in(self.root))
+        for pid, start in list(self.known):
+            if is_alive(pid, start):
+                self.known.update((st.pid, st.start) for st in process_tree(pid))
+        for sub in ("stop", "kill"):
+            if not self.status_file.exists() and not self.alive():
+                break
+            try:
+                subprocess.run(
+                    [str(self.impl.dmypy), "--status-file", str(self.status_file), sub],
+                    cwd=self.root,
+                    env=self.impl.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=60,
+                    check=False,
+                )
+            except (subprocess.TimeoutExpired, OSError):
+                pass
+            if self.wait_gone(10.0):
+                break
+        for pid, start in self.alive():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                log(f"  killed leftover {self.impl.name} daemon process {pid}")
+            except OSError:
+                pass
+        self.wait_gone(5.0)
+
+    def idle_snapshot(self) -> dict[tuple[int, int], int]:
+        pid = self.daemon_pid()
+        if pid is None:
+            return {}
+        return {(st.pid, st.start): st.ticks for st in process_tree(pid)}
+
+
+# --------------------------------------------------------------------------- editing
+
+
+def write_leaf(root: Path, leaf_rel: str, counter: int, bad: bool) -> None:
+    path = root / leaf_rel
+    text = path.read_text()
+    path.write_text(genproject.replace_region(text, "LEAF", genproject.leaf_region(counter, bad)))
+
+
+def write_core(root: Path, core_rel: str, variant: int) -> None:
+    path = root / core_rel
+    text = path.read_text()
+    path.write_text(genproject.replace_region(text, "CORE", genproject.core_region(variant)))
+
+
+def reports(stdout: str, rel: str, message: str) -> bool:
+    """Does the output contain an error in file ``rel`` whose text contains ``message``?"""
+    return any(
+        line.startswith(rel + ":") and message in line for line in stdout.splitlines()
+    )
+
+
+def sleep_to_second_boundary() -> None:
+    time.sleep(1.0 - (time.time() % 1.0) + 0.02)
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, impls: list[Impl], workdir: Path) -> None:
+        self.args = args
+        self.impls = impls
+        self.workdir = workdir
+        self.flags: list[str] = shlex.split(args.flags)
+        self.repeat: int = args.repeat
+        self.project: genproject.Project | None = None
+        self.steps: dict[str, dict[str, list[Step]]] = {}
+        self.idle: dict[str, IdleResult] = {}
+        self.live: list[Daemon] = []
+
+    @property
+    def proj(self) -> genproject.Project:
+        assert self.project is not None
+        return self.project
+
+    def record(self, scenario: str, daemon: Daemon, step: Step) -> Step:
+        self.steps.setdefault(scenario, {}).setdefault(daemon.impl.name, []).append(step)
+        extra = ""
+        if step.reflects_edit is not None:
+            extra += " edit-seen" if step.reflects_edit else " EDIT-MISSED"
+        if step.note:
+            extra += f" ({step.note})"
+        if step.failed():
+            extra += f" FAILED: {step.stderr.strip()[-300:]}"
+        log(
+            f"  [{scenario}] {step.label} #{step.rep} {daemon.impl.name}: "
+            f"{step.ms:9.1f} ms rc={step.rc}{extra}"
+        )
+        return step
+
+    def order(self, rep: int) -> list[Impl]:
+        """Alternate which implementation goes first, to cancel out order effects."""
+        return self.impls if rep % 2 == 0 else list(reversed(self.impls))
+
+    def generate(self) -> None:
+        master = self.workdir / "master"
+        t0 = time.perf_counter()
+        self.project = genproject.generate(master, self.args.modules, self.args.seed)
+        log(
+            f"generated {self.args.modules} modules in {time.perf_counter() - t0:.1f} s "
+            f"under {master} (core {self.proj.core_rel}, probe leaf {self.proj.leaf_rel})"
+        )
+
+    def copy_for(self, scenario: str, impl: Impl) -> Daemon:
+        root = self.workdir / scenario / impl.name
+        shutil.copytree(self.proj.root, root)
+        d = Daemon(impl, root, self.flags, self.args.timeout)
+        self.live.append(d)
+        return d
+
+    def run_scenario(self, scenario: str, index: int) -> None:
+        log(f"== scenario {scenario}")
+        daemons = {impl.name: self.copy_for(scenario, impl) for impl in self.impls}
+        try:
+            if scenario == "cold":
+                self.cold(daemons)
+                return
+            first = self.impls if index % 2 == 0 else list(reversed(self.impls))
+            for impl in first:
+                d = daemons[impl.name]
+                self.record(scenario, d, d.run("start", 0, False))
+                self.record(scenario, d, d.check("warm-up check", 0, False))
+            body: dict[str, Callable[[str, dict[str, Daemon]], None]] = {
+                "nochange": self.nochange,
+                "status": self.status,
+                "edit-leaf": self.edit_leaf,
+                "edit-core": self.edit_core,
+                "edit-wait": self.edit_wait,
+                "rapid-saves": self.rapid_saves,
+                "samesize": self.samesize,
+                "idle": self.measure_idle,
+            }
+            body[scenario](scenario, daemons)
+            for impl in self.impls:
+                d = daemons[impl.name]
+                self.record(scenario, d, d.stop("stop", 0))
+        finally:
+            for d in daemons.values():
+                d.shutdown()
+                self.live.remove(d)
+                if not self.args.keep:
+                    shutil.rmtree(d.root, ignore_errors=True)
+
+    # -- scenarios
+
+    def cold(self, daemons: dict[str, Daemon]) -> None:
+        for rep in range(self.repeat):
+            for impl in self.order(rep):
+                d = daemons[impl.name]
+                shutil.rmtree(d.root / ".mypy_cache", ignore_errors=True)
+                self.record("cold", d, d.run("cold run", rep, True))
+                self.record("cold", d, d.stop("stop", rep))
+
+    def nochange(self, scenario: str, daemons: dict[str, Daemon]) -> None:
+        for rep in range(self.repeat):
+            for impl in self.order(rep):
+                d = daemons[impl.name]
+                self.record(scenario, d, d.check("check", rep, True))
+
+    def status(self, scenario: str, daemons: dict[str, Daemon]) -> None:
+        for rep in range(self.repeat):
+            for impl in self.order(rep):
+                d = daemons[impl.name]
+                self.record(scenario, d, d.status("status", rep, True))
+
+    def edit_wait(self, scenario: str, daemons: dict[str, Daemon]) -> None:
+        if self.args.wait_target == "core":
+            self.edit_core(scenario, daemons, self.args.wait_seconds)
+        else:
+            self.edit_leaf(scenario, daemons, self.args.wait_seconds)
+
+    def edit_leaf(self, scenario: str, daemons: dict[str, Daemon], wait: float = 0.0) -> None:
+        leaf = self.proj.leaf_rel
+        for rep in range(self.repeat):
+            bad = rep % 2 == 0  # rep 0 introduces an error, rep 1 removes it, ...
+            for impl in self.order(rep):
+                d = daemons[impl.name]
+                write_leaf(d.root, leaf, rep + 1, bad)
+                if wait:
+                    time.sleep(wait)
+                step = d.check("check after edit", rep, True)
+                step.reflects_edit = reports(step.stdout, leaf, genproject.LEAF_BAD_MESSAGE) == bad
+                self.record(scenario, d, step)
+
+    def edit_core(self, scenario: str, daemons: dict[str, Daemon], wait: float = 0.0) -> None:
+        for rep in range(self.repeat):
+            variant = (rep + 1) % 2  # 1: default_weight() -> float, 0: -> int (as generated)
+            for impl in self.order(rep):
+                d = daemons[impl.name]
+                write_core(d.root, self.proj.core_rel, variant)
+                if wait:
+                    time.sleep(wait)
+                step = d.check("check after edit", rep, True)
+                seen = reports(step.stdout, self.proj.leaf_rel, genproject.CORE_BAD_MESSAGE)
+                step.reflects_edit = seen == (variant == 1)
+                self.record(scenario, d, step)
+
+    def rapid_saves(self, scenario: str, daemons: dict[str, Daemon]) -> None:
+        leaf = self.proj.leaf_rel
+        saves = self.args.saves
+        for rep in range(self.repeat):
+            bad = rep % 2 == 0
+            for impl in self.order(rep):
+                d = daemons[impl.name]
+                t0 = time.perf_counter()
+                for k in range(saves - 1):
+                    write_leaf(d.root, leaf, 1000 * (rep + 1) + k, k % 2 == 1)
+                # The last save is the same content as edit-leaf's for this rep: its size
+                # differs from the previously checked content, so a stat-based daemon
+                # cannot miss it (that case is the samesize scenario).
+                write_leaf(d.root, leaf, rep + 1, bad)
+                save_ms = (time.perf_counter() - t0) * 1000.0
+                step = d.check("check after saves", rep, True)
+                step.reflects_edit = reports(step.stdout, leaf, genproject.LEAF_BAD_MESSAGE) == bad
+                step.note = f"{saves} saves took {save_ms:.0f} ms"
+                self.record(scenario, d, step)
+
+    def samesize(self, scenario: str, daemons: dict[str, Daemon]) -> None:
+        """Sync the daemon on a fresh size, then flip int->str in place in the same second."""
+        leaf = self.proj.leaf_rel
+        good = genproject.SAMESIZE_GOOD_LINE
+        bad = genproject.SAMESIZE_BAD_LINE
+        for rep in range(self.repeat):
+            for impl in self.order(rep):
+                d = daemons[impl.name]
+                path = d.root / leaf
+                text = path.read_text().replace(bad, good)
+                # A size never seen before: the sync edit is detectable by anyone.
+                text = text.split("\n# sync ")[0].rstrip("\n") + "\n# sync " + "x" * (rep + 1) + "\n"
+                sleep_to_second_boundary()
+                path.write_text(text)
+                sync_ns = path.stat().st_mtime_ns
+                step = d.check("sync check", rep, False)
+                step.reflects_edit = not reports(step.stdout, leaf, genproject.SAMESIZE_BAD_MESSAGE)
+                self.record(scenario, d, step)
+
+                data = path.read_bytes()
+                offset = data.index(good.encode()) + good.index("int")
+                with open(path, "r+b") as f:  # same size, in place, no truncation
+                    f.seek(offset)
+                    f.write(b"str")
+                st = path.stat()
+                note = "same second"
+                sync_sec = sync_ns // 1_000_000_000
+                if st.st_mtime_ns // 1_000_000_000 != sync_sec:
+                    new_ns = min(sync_ns + 1_000_000, (sync_sec + 1) * 1_000_000_000 - 1)
+                    os.utime(path, ns=(st.st_atime_ns, new_ns))
+                    note = "mtime clamped into the sync second"
+                step = d.check("check after same-size edit", rep, True)
+                step.reflects_edit = reports(step.stdout, leaf, genproject.SAMESIZE_BAD_MESSAGE)
+                step.note = note
+                self.record(scenario, d, step)
+
+    def measure_idle(self, scenario: str, daemons: dict[str, Daemon]) -> None:
+        seconds: float = self.args.idle_seconds
+        tck = os.sysconf("SC_CLK_TCK")
+        before = {name: d.idle_snapshot() for name, d in daemons.items()}
+        log(f"  [idle] both daemons idle for {seconds:g} s ...")
+        time.sleep(seconds)
+        for name, d in daemons.items():
+            after = d.idle_snapshot()
+            ticks = sum(t - before[name].get(p, 0) for p, t in after.items())
+            rss = sum(rss_kib(pid) for pid, _ in after)
+            self.idle[name] = IdleResult(seconds, ticks / tck, len(after), rss / 1024.0)
+            log(f"  [idle] {name}: {ticks / tck:.2f} s CPU, {len(after)} processes, {rss / 1024:.0f} MiB RSS")
+
+    # -- driver
+
+    def run_all(self, scenarios: list[str]) -> None:
+        self.generate()
+        for index, scenario in enumerate(scenarios):
+            self.run_scenario(scenario, index)
+
+    def cleanup(self) -> None:
+        for d in list(self.live):
+            d.shutdown()
+        self.live.clear()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt_ms(values: list[float]) -> str:
+    if not values:
+        return "—"
+    return f"{statistics.median(values):.0f} ({min(values):.0f})"
+
+
+def fmt_ratio(mypy: list[float], ours: list[float]) -> str:
+    if not mypy or not ours:
+        return "—"
+    r = statistics.median(mypy) / statistics.median(ours)
+    if 0.995 <= r < 1.005:
+        return "×1.00 (same)"
+    if r >= 1.0:
+        return f"×{r:.2f} faster"
+    return f"×{r:.2f} (ours {1.0 / r:.2f}× slower)"
+
+
+@dataclasses.dataclass
+class Difference:
+    scenario: str
+    label: str
+    rep: int
+    detail: str
+    expected: bool
+
+
+def compare(scenario: str, mypy: list[Step], ours: list[Step]) -> tuple[int, list[Difference]]:
+    """Number of step pairs compared, and the pairs whose stdout or exit code differ."""
+    diffs: list[Difference] = []
+    for a, b in zip(mypy, ours):
+        if a.rc == b.rc and a.stdout == b.stdout:
+            continue
+        lines = []
+        if a.rc != b.rc:
+            lines.append(f"exit code: mypy {a.rc}, ours {b.rc}")
+        if a.stdout != b.stdout:
+            udiff = difflib.unified_diff(
+                a.stdout.splitlines(), b.stdout.splitlines(), "mypy", "ours", lineterm="", n=1
+            )
+            body = list(udiff)
+            lines += body[:30] + ([f"... ({len(body) - 30} more diff lines)"] if len(body) > 30 else [])
+        expected = (
+            scenario == "samesize"
+            and a.reflects_edit is False
+            and b.reflects_edit is True
+        )
+        diffs.append(Difference(scenario, a.label, a.rep, "\n".join(lines), expected))
+    if len(mypy) != len(ours):
+        diffs.append(
+            Difference(scenario, "(step count)", -1, f"mypy {len(mypy)} steps, ours {len(ours)}", False)
+        )
+    return max(len(mypy), len(ours)), diffs
+
+
+def machine_info(args: argparse.Namespace, impls: list[Impl]) -> dict[str, str]:
+    info: dict[str, str] = {
+        "nproc": f"{os.cpu_count()} (usable: {len(os.sched_getaffinity(0))})",
+        "platform": platform.platform(),
+        "bench python": sys.version.split()[0],
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+
+    def capture(cmd: list[str], env: dict[str, str] | None = None) -> str:
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, check=False)
+            return (p.stdout.strip() or p.stderr.strip()).splitlines()[0] if (p.stdout or p.stderr) else f"rc {p.returncode}"
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"unavailable ({e})"
+
+    info["engine python"] = f"{args.python}: " + capture(
+        [str(args.python), "-c", "import sys; print(sys.version.split()[0])"]
+    )
+    info["mypy"] = capture([str(args.python), "-m", "mypy", "--version"])
+    for impl in impls:
+        info[f"{impl.name} dmypy"] = f"{impl.dmypy}: " + capture([str(impl.dmypy), "--version"], impl.env)
+    return info
+
+
+def render(bench: Bench, info: dict[str, str], elapsed: float, load: tuple[str, str]) -> tuple[str, bool]:
+    """The markdown report, and whether everything was as expected."""
+    args = bench.args
+    out: list[str] = []
+    problems: list[str] = []
+    proj = bench.project
+    out.append("# dmypy benchmark: mypy's dmypy vs ours")
+    out.append("")
+    if proj is not None:
+        out.append(
+            f"- project: {proj.modules} modules (seed {args.seed}), target `{TARGET}`, "
+            f"core `{proj.core_rel}`, probe leaf `{proj.leaf_rel}`"
+        )
+    out.append(f"- daemon flags: `dmypy run -- {args.flags} {TARGET}`; repetitions: {bench.repeat}")
+    for key, value in info.items():
+        out.append(f"- {key}: {value}")
+    out.append(f"- load average at start / end: {load[0]} / {load[1]}")
+    out.append(f"- total benchmark wall time: {elapsed:.0f} s")
+    out.append("")
+    out.append("Times are wall-clock ms around one client command: median (min).")
+    out.append("")
+    out.append("| scenario | mypy median (min) ms | ours median (min) ms | ratio mypy/ours | outputs identical? |")
+    out.append("|---|---|---|---|---|")
+
+    all_diffs: list[Difference] = []
+    startup: dict[str, list[float]] = {"mypy": [], "ours": []}
+    for scenario, per_impl in bench.steps.items():
+        mypy_steps = per_impl.get("mypy", [])
+        ours_steps = per_impl.get("ours", [])
+        for name, steps in (("mypy", mypy_steps), ("ours", ours_steps)):
+            startup[name] += [s.ms for s in steps if s.label == "start" and not s.failed()]
+        n, diffs = compare(scenario, mypy_steps, ours_steps)
+        all_diffs += diffs
+        if not diffs:
+            same = f"yes ({n} steps)"
+        elif all(d.expected for d in diffs):
+            same = f"differs on {len(diffs)}/{n} steps — expected: mypy missed the edit"
+        else:
+            same = f"**NO: {len(diffs)}/{n} steps differ**"
+        if scenario == "idle":
+            continue
+        mypy_t = [s.ms for s in mypy_steps if s.timed]
+        ours_t = [s.ms for s in ours_steps if s.timed]
+        title = SCENARIO_TITLES.get(scenario, scenario)
+        if scenario == "edit-wait":
+            title = f"edit {args.wait_target}, wait {args.wait_seconds:g} s, `check`"
+        if scenario == "samesize":
+            out.append(f"| {title} | correctness, see below | correctness, see below | — | {same} |")
+        else:
+            out.append(
+                f"| {title} | {fmt_ms(mypy_t)} | {fmt_ms(ours_t)} | {fmt_ratio(mypy_t, ours_t)} | {same} |"
+            )
+    if startup["mypy"] or startup["ours"]:
+        out.append(
+            f"| {SCENARIO_TITLES['startup']} | {fmt_ms(startup['mypy'])} | {fmt_ms(startup['ours'])} "
+            f"| {fmt_ratio(startup['mypy'], startup['ours'])} | (in the rows above) |"
+        )
+    out.append("")
+
+    if bench.idle:
+        parts = []
+        for name in ("mypy", "ours"):
+            r = bench.idle.get(name)
+            if r is not None:
+                parts.append(
+                    f"{name} {r.cpu_seconds:.2f} s CPU ({r.processes} process(es), {r.rss_mib:.0f} MiB RSS)"
+                )
+        secs = next(iter(bench.idle.values())).seconds
+        out.append(f"Idle CPU over {secs:g} s after warm-up (daemon + descendants, utime+stime): " + "; ".join(parts))
+        out.append("")
+
+    edit_rows: list[str] = []
+    for scenario, per_impl in bench.steps.items():
+        labels: list[str] = []
+        for steps in per_impl.values():
+            for s in steps:
+                if s.reflects_edit is not None and s.label not in labels:
+                    labels.append(s.label)
+        for label in labels:
+            cells = []
+            for name in ("mypy", "ours"):
+                marks = [s.reflects_edit for s in per_impl.get(name, []) if s.label == label]
+                good = sum(1 for m in marks if m)
+                cells.append(f"{good}/{len(marks)}")
+                known_miss = scenario == "samesize" and name == "mypy" and label != "sync check"
+                if good != len(marks) and not known_miss:
+                    problems.append(f"{name} missed {len(marks) - good} edit(s) in {scenario} ({label})")
+            edit_rows.append(f"| {scenario} | {label} | {cells[0]} | {cells[1]} |")
+    if edit_rows:
+        out.append("Edit detection: checks whose output matched the file content (correct/total).")
+        out.append("")
+        out.append("| scenario | step | mypy | ours |")
+        out.append("|---|---|---|---|")
+        out += edit_rows
+        out.append("")
+        if "samesize" in bench.steps:
+            out.append(
+                "`samesize` flips `int`→`str` in place (same size) within the same whole second "
+                "as the previous, already-checked write. mypy's daemon only hashes a file whose size "
+                "or whole-second mtime changed, so it is expected to miss this edit; a mismatch "
+                "there is reported as expected, not as a failure."
+            )
+            out.append("")
+
+    failures = [
+        (scenario, name, s)
+        for scenario, per_impl in bench.steps.items()
+        for name, steps in per_impl.items()
+        for s in steps
+        if s.failed()
+    ]
+    if failures:
+        problems.append(f"{len(failures)} failed command(s)")
+        out.append("## Failed commands")
+        out.append("")
+        for scenario, name, s in failures:
+            out.append(f"- {scenario} / {name} / {s.label} #{s.rep}: rc {s.rc} {s.note}")
+            tail = s.stderr.strip()[-800:]
+            if tail:
+                out.append("  ```")
+                out += ["  " + line for line in tail.splitlines()]
+                out.append("  ```")
+        out.append("")
+
+    if all_diffs:
+        out.append("## Output differences (mypy vs ours)")
+        out.append("")
+        for d in all_diffs:
+            tag = " (expected: mypy missed the same-size edit)" if d.expected else ""
+            out.append(f"- {d.scenario} / {d.label} #{d.rep}{tag}")
+            out.append("  ```")
+            out += ["  " + line for line in d.detail.splitlines()]
+            out.append("  ```")
+        out.append("")
+    unexpected = sum(1 for d in all_diffs if not d.expected)
+    if unexpected:
+        problems.append(f"{unexpected} unexpected output difference(s)")
+    out.append("Verdict: " + ("OK" if not problems else "PROBLEMS: " + "; ".join(problems)))
+    return "\n".join(out) + "\n", not problems
+
+
+# --------------------------------------------------------------------------- main
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(f"signal {signum}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Compare mypy's dmypy with ours on a generated project (see bench/README.md).",
+    )
+    p.add_argument("--mypy-dmypy", type=Path, default=REPO / ".venv" / "bin" / "dmypy",
+                   help="mypy's dmypy client (default: <repo>/.venv/bin/dmypy)")
+    p.add_argument("--ours", type=Path, default=REPO / ".build" / "release" / "dmypy",
+                   help="our dmypy binary (default: <repo>/.build/release/dmypy)")
+    p.add_argument("--python", type=Path, default=REPO / ".venv" / "bin" / "python",
+                   help="python with mypy, exported to ours as DMYPY_PYTHON (default: <repo>/.venv/bin/python)")
+    p.add_argument("--modules", type=int, default=None, help="modules in the generated project (default 2000; --quick: 200)")
+    p.add_argument("--repeat", type=int, default=None, help="repetitions per scenario (default 5; --quick: 2)")
+    p.add_argument("--idle-seconds", type=float, default=None, help="idle window (default 10; --quick: 5)")
+    p.add_argument("--quick", action="store_true", help="smoke run: 200 modules, 2 repetitions, 5 s idle")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS),
+                   help=f"comma-separated subset of: {','.join(SCENARIOS)}")
+    p.add_argument("--flags", default=DEFAULT_FLAGS, help=f"mypy flags for `dmypy run --` (default: {DEFAULT_FLAGS!r})")
+    p.add_argument("--seed", type=int, default=1, help="project generator seed (default 1)")
+    p.add_argument("--saves", type=int, default=100, help="saves in the rapid-saves scenario (default 100)")
+    p.add_argument("--wait-seconds", type=float, default=2.0, help="wait in the edit-wait scenario (default 2)")
+    p.add_argument("--wait-target", choices=("leaf", "core"), default="leaf",
+                   help="file edited in the edit-wait scenario (default: leaf, whose check fits in the wait)")
+    p.add_argument("--timeout", type=float, default=900.0, help="timeout per client command, seconds (default 900)")
+    p.add_argument("--workdir", type=Path, default=None, help="where to create the temporary directory (default: $TMPDIR)")
+    p.add_argument("--json", type=Path, default=None, help="also write raw samples to this file")
+    p.add_argument("--keep", action="store_true", help="keep the temporary project copies")
+    args = p.parse_args(argv)
+    args.modules = args.modules if args.modules is not None else (200 if args.quick else 2000)
+    args.repeat = args.repeat if args.repeat is not None else (2 if args.quick else 5)
+    args.idle_seconds = args.idle_seconds if args.idle_seconds is not None else (5.0 if args.quick else 10.0)
+    chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SCENARIOS]
+    if unknown:
+        p.error(f"unknown scenario(s): {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    args.scenario_list = [s for s in SCENARIOS if s in chosen]
+    if args.repeat < 1 or args.modules < 20:
+        p.error("--repeat must be >= 1 and --modules >= 20")
+    for opt in ("mypy_dmypy", "ours", "python"):
+        path: Path = getattr(args, opt)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            p.error(f"--{opt.replace('_', '-')}: {path} is not an executable file")
+    return args
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    base_env = dict(os.environ)
+    base_env.pop("DMYPY_PYTHON", None)
+    impls = [
+        Impl("mypy", args.mypy_dmypy.absolute(), base_env),
+        Impl("ours", args.ours.absolute(), {**base_env, "DMYPY_PYTHON": str(args.python.absolute())}),
+    ]
+    info = machine_info(args, impls)
+    for key, value in info.items():
+        log(f"{key}: {value}")
+
+    workdir = Path(tempfile.mkdtemp(prefix="dmypy-bench-", dir=args.workdir))
+    bench = Bench(args, impls, workdir)
+    old_handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    load_start = loadavg()
+    t0 = time.perf_counter()
+    interrupted: str | None = None
+    try:
+        bench.run_all(args.scenario_list)
+    except (KeyboardInterrupt, Interrupted) as e:
+        interrupted = str(e) or "KeyboardInterrupt"
+        log(f"interrupted ({interrupted}); cleaning up")
+    finally:
+        # Cleanup must not be cut short by a second Ctrl-C.
+        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            bench.cleanup()
+            if args.keep:
+                log(f"kept {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+    elapsed = time.perf_counter() - t0
+
+    report, ok = render(bench, info, elapsed, (load_start, loadavg()))
+    if interrupted:
+        report += f"\n**Interrupted ({interrupted}): partial results.**\n"
+        ok = False
+    print(report, end="")
+    if args.json is not None:
+        payload: dict[str, Any] = {
+            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "machine": info,
+            "project": dataclasses.asdict(bench.project) if bench.project else None,
+            "elapsed_seconds": elapsed,
+            "load_average": [load_start, loadavg()],
+            "scenarios": {
+                scenario: {name: [s.to_json() for s in steps] for name, steps in per_impl.items()}
+                for scenario, per_impl in bench.steps.items()
+            },
+            "idle": {name: dataclasses.asdict(r) for name, r in bench.idle.items()},
+            "ok": ok,
+        }
+        args.json.write_text(json.dumps(payload, indent=1, default=str) + "\n")
+        log(f"wrote {args.json}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
