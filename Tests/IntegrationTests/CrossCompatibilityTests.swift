@@ -50,7 +50,7 @@ import Testing
             try FileManager.default.createDirectory(at: statusDir, withIntermediateDirectories: true)
             let vscodeStatus = statusDir.appendingPathComponent("status-1234.json").path
             let file = dir.appendingPathComponent("a.py").path
-            defer { Harness.cleanUp(dir, statusFile: vscodeStatus); Harness.cleanUp(dir) }
+            defer { Harness.cleanUp(dir, statusFiles: [vscodeStatus, ".dmypy.json", "mv.json"]) }
             var transcript: [Harness.Result] = []
             // VS Code's mypy extension, on open and on save, then stop.
             let vscode = ["--status-file", vscodeStatus, "run", "--", "--no-color-output", "--no-error-summary",

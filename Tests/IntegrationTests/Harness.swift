@@ -112,12 +112,14 @@ enum Harness {
     enum HarnessError: Error { case timedOut([String]), noStatusFile }
 
     /// Stops whatever daemon a project has, by pid, so no test leaves one behind.
-    static func cleanUp(_ project: URL, statusFile: String = ".dmypy.json") {
-        let url = statusFile.hasPrefix("/") ? URL(fileURLWithPath: statusFile) : project.appendingPathComponent(statusFile)
-        if let data = try? Data(contentsOf: url),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let pid = object["pid"] as? Int32 {
-            kill(pid, SIGKILL)
+    static func cleanUp(_ project: URL, statusFiles: [String] = [".dmypy.json"]) {
+        for statusFile in statusFiles {
+            let url = statusFile.hasPrefix("/") ? URL(fileURLWithPath: statusFile) : project.appendingPathComponent(statusFile)
+            if let data = try? Data(contentsOf: url),
+               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+               let pid = object["pid"] as? Int {
+                kill(Int32(pid), SIGKILL)
+            }
         }
         try? FileManager.default.removeItem(at: project)
     }
