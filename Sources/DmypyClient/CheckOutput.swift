@@ -111,18 +111,13 @@ enum PythonJSON {
             if scalar.value < 0x80 {
                 out.unicodeScalars.append(scalar)
             } else if scalar.value <= 0xFFFF {
-                out += "\\u" + hex4(scalar.value)
+                out += "\\u" + hexDigits(scalar.value, width: 4)
             } else {
                 let v = scalar.value - 0x10000
-                out += "\\u" + hex4(0xD800 + (v >> 10)) + "\\u" + hex4(0xDC00 + (v & 0x3FF))
+                out += "\\u" + hexDigits(0xD800 + (v >> 10), width: 4) + "\\u" + hexDigits(0xDC00 + (v & 0x3FF), width: 4)
             }
         }
         return out
-    }
-
-    static func hex4(_ v: UInt32) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - s.count)) + s
     }
 }
 

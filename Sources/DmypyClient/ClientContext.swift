@@ -15,12 +15,7 @@ public struct ClientContext {
     }
 
     public static func current(arguments: [String]) -> ClientContext {
-        var environment: [String: String] = [:]
-        for entry in Process.currentEnvironment() {
-            guard let eq = entry.firstIndex(of: "=") else { continue }
-            let key = String(entry[..<eq])
-            if environment[key] == nil { environment[key] = String(entry[entry.index(after: eq)...]) }
-        }
+        let environment = Process.environmentDictionary(Process.currentEnvironment())
         return ClientContext(programName: arguments.first ?? "dmypy", environment: environment,
                              directory: FileSystem.currentDirectory())
     }

@@ -13,9 +13,14 @@ public struct Client {
         self.statusFile = statusFile
     }
 
-    func request(_ command: String, timeout: Double? = nil, _ fields: JSONObject = [:], progress: Progress? = nil) throws(BadStatus) -> JSONObject {
-        try DaemonConnection.request(statusFile: statusFile, command: command, timeout: timeout, fields: fields,
-                                     context: context, progress: progress)
+    /// mypy's `request()`: finds the daemon through the status file (unless the caller has just
+    /// read it) and exchanges one request.
+    func request(_ command: String, timeout: Double? = nil, _ fields: JSONObject = [:], progress: Progress? = nil,
+                 connectionName: String? = nil) throws(BadStatus) -> JSONObject {
+        let name: String
+        if let connectionName { name = connectionName } else { name = try StatusFileReader.status(statusFile).connectionName }
+        return DaemonConnection.request(connectionName: name, command: command, timeout: timeout, fields: fields,
+                                        context: context, progress: progress)
     }
 
     /// Runs a body, turning `BadStatus` into mypy's `fail(message)`.
@@ -105,10 +110,10 @@ public struct Client {
 
     public func check(files: [String], exportTypes: Bool, verbose: Bool, junitXML: String?, perfStatsFile: String?) throws(ClientExit) {
         try guarding {
-            let t0 = now()
+            let t0 = Clock.wall()
             var response = try request("check", ["files": .array(files.map { .string($0) }), "export_types": .bool(exportTypes)],
                                        progress: Progress(label: "checking"))
-            response["roundtrip_time"] = .double(now() - t0)
+            response["roundtrip_time"] = .double(Clock.wall() - t0)
             try CheckOutput.handle(response, verbose: verbose, junitXML: junitXML, perfStatsFile: perfStatsFile)
         }
     }
@@ -119,14 +124,14 @@ public struct Client {
             try startServer(logFile: logFile, timeout: timeout, flags: flags, allowSources: true)
         }
         try guarding {
-            let t0 = now()
+            let t0 = Clock.wall()
             var response = try runRequest(flags: flags, exportTypes: exportTypes)
             if let reason = response["restart"] {
                 Console.print("Restarting: \(PythonRepr.str(reason))")
                 try restart(logFile: logFile, timeout: timeout, flags: flags, allowSources: true)
                 response = try runRequest(flags: flags, exportTypes: exportTypes)
             }
-            response["roundtrip_time"] = .double(now() - t0)
+            response["roundtrip_time"] = .double(Clock.wall() - t0)
             try CheckOutput.handle(response, verbose: verbose, junitXML: junitXML, perfStatsFile: perfStatsFile)
         }
     }
@@ -135,7 +140,7 @@ public struct Client {
     /// own: our daemon knows its engine's version (and restarts when it changes on disk), so we
     /// say we are its own client; to a daemon started by mypy's dmypy we send that mypy's version.
     private func runRequest(flags: [String], exportTypes: Bool) throws(BadStatus) -> JSONObject {
-        let (pid, _) = try StatusFileReader.status(statusFile)
+        let (pid, connectionName) = try StatusFileReader.status(statusFile)
         var fields: JSONObject = ["args": .array(flags.map { .string($0) }), "export_types": .bool(exportTypes)]
         if let daemonExecutable = FileSystem.readLink("/proc/\(pid)/exe"),
            daemonExecutable != FileSystem.readLink("/proc/self/exe") {
@@ -148,19 +153,19 @@ public struct Client {
             fields["version"] = ""
             fields[ProtocolExtensions.ourClient] = true
         }
-        return try request("run", fields, progress: Progress(label: "checking"))
+        return try request("run", fields, progress: Progress(label: "checking"), connectionName: connectionName)
     }
 
     public func recheck(exportTypes: Bool, update: [String]?, remove: [String]?, verbose: Bool, junitXML: String?, perfStatsFile: String?) throws(ClientExit) {
         try guarding {
-            let t0 = now()
+            let t0 = Clock.wall()
             var fields: JSONObject = ["export_types": .bool(exportTypes)]
             if update != nil || remove != nil {
                 fields["remove"] = remove.map { .array($0.map { .string($0) }) } ?? .null
                 fields["update"] = update.map { .array($0.map { .string($0) }) } ?? .null
             }
             var response = try request("recheck", fields, progress: Progress(label: "checking"))
-            response["roundtrip_time"] = .double(now() - t0)
+            response["roundtrip_time"] = .double(Clock.wall() - t0)
             try CheckOutput.handle(response, verbose: verbose, junitXML: junitXML, perfStatsFile: perfStatsFile)
         }
     }
@@ -187,12 +192,6 @@ public struct Client {
             Console.print(PythonRepr.repr(.object(response)))
         }
     }
-
-    func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }
 
 /// A daemon started by mypy's own dmypy: a Python process whose mypy version we ask it for.
@@ -208,23 +207,9 @@ enum ForeignDaemon {
 
     static func mypyVersion(python: String, context: ClientContext) -> String? {
         let code = "import mypy.version,sys; sys.stdout.write(mypy.version.__version__)"
-        guard let result = try? runCapturing(python, ["-c", code], context: context), result.status == 0,
+        guard let result = try? Process.runCapturingOutput(python, ["-c", code], environment: context.environment,
+                                                             directory: context.directory), result.status == 0,
               !result.text.isEmpty else { return nil }
         return result.text
-    }
-
-    static func runCapturing(_ executable: String, _ arguments: [String], context: ClientContext) throws(SystemError) -> (text: String, status: Int32) {
-        let pipe = try FileDescriptor.pipe()
-        let devnull = try FileDescriptor.open("/dev/null", O_RDWR)
-        defer { devnull.close() }
-        let pid = try Process.spawn(executable, arguments: [executable] + arguments,
-                                    environment: context.environment.map { "\($0.key)=\($0.value)" },
-                                    directory: context.directory,
-                                    descriptors: [0: devnull, 1: pipe.write, 2: devnull])
-        pipe.write.close()
-        let bytes = (try? pipe.read.readAll()) ?? []
-        pipe.read.close()
-        guard case .exited(let status)? = Process.wait(pid) else { return ("", -1) }
-        return (String(decoding: bytes, as: UTF8.self), status)
     }
 }

@@ -4,19 +4,18 @@ import Glibc
 
 /// mypy's client-side `request()`: one connection, one request, frames until `"final": true`.
 enum DaemonConnection {
-    /// Sends `command` with `fields` to the daemon named by the status file and returns the final
-    /// frame. `stdout`/`stderr` frames are printed as they arrive. Connection failures come back as
+    /// Sends `command` with `fields` to the daemon listening at `connectionName` and returns the
+    /// final frame. `stdout`/`stderr` frames are printed as they arrive. Connection failures come back as
     /// `{"error": …}` with Python's text for them, as mypy's client returns them.
     static func request(
-        statusFile: String, command: String, timeout: Double? = nil, fields: JSONObject,
+        connectionName: String, command: String, timeout: Double? = nil, fields: JSONObject,
         context: ClientContext, progress: Progress? = nil
-    ) throws(BadStatus) -> JSONObject {
+    ) -> JSONObject {
         var request = fields
         request["command"] = .string(command)
         request["is_tty"] = .bool(context.isTTY)
         request["terminal_width"] = .int(context.terminalWidth)
-        let (_, name) = try StatusFileReader.status(statusFile)
-        return exchange(path: name, request: request, timeout: timeout, progress: progress)
+        return exchange(path: connectionName, request: request, timeout: timeout, progress: progress)
     }
 
     static func exchange(path: String, request: JSONObject, timeout: Double?, progress: Progress?) -> JSONObject {

@@ -1,5 +1,4 @@
 import DmypySystem
-import Glibc
 
 /// On a terminal only, a line on stderr saying what we wait for once a request takes longer than
 /// a second, erased when the answer comes. On a pipe nothing is printed, so editors see exactly
@@ -14,10 +13,10 @@ final class Progress {
         self.label = label
     }
 
-    func begin() { started = now() }
+    func begin() { started = Clock.monotonic() }
 
     func tick() {
-        let elapsed = now() - started
+        let elapsed = Clock.monotonic() - started
         guard elapsed >= 1 else { return }
         Console.err("\r\u{1B}[Kdmypy: \(label)… \(Int(elapsed))s")
         shown = true
@@ -30,10 +29,4 @@ final class Progress {
     }
 
     func end() { clear() }
-
-    private func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }

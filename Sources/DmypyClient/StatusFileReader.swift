@@ -52,10 +52,8 @@ enum StatusFileReader {
         let prefix = bytes.prefix(error.offset)
         let line = prefix.filter { $0 == 0x0A }.count + 1
         let lastNewline = prefix.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
-        let text = String(decoding: bytes, as: UTF8.self)
         let charOffset = String(decoding: prefix, as: UTF8.self).count
         let column = String(decoding: bytes[lastNewline..<error.offset], as: UTF8.self).count + 1
-        _ = text
         return "\(error.message): line \(line) column \(column) (char \(charOffset))"
     }
 }

@@ -26,7 +26,7 @@ public final class Daemon {
     private var hangs: [Int: LoopTimer] = [:]
     private var exitStatus: Int32 = 0
     private var statusFileWritten = false
-    private let startedAt = monotonicSeconds()
+    private let startedAt = Clock.monotonic()
 
     public init(configuration: DaemonConfiguration) throws(SystemError) {
         self.configuration = configuration
@@ -298,7 +298,7 @@ public final class Daemon {
             response["modules_in_graph"] = .int(workspace.modulesInGraph)
             response["last_check_seconds"] = workspace.lastCheckSeconds.map { .double($0) } ?? .null
         }
-        response["uptime_seconds"] = .double(monotonicSeconds() - startedAt)
+        response["uptime_seconds"] = .double(Clock.monotonic() - startedAt)
         return response
     }
 }

@@ -66,10 +66,7 @@ final class Workspace {
 
     /// Finds Python and starts the engine; the outcome reaches `onFirstStart`.
     func start() {
-        let environment = Dictionary(settings.environment.compactMap { entry -> (String, String)? in
-            guard let eq = entry.firstIndex(of: "=") else { return nil }
-            return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
-        }, uniquingKeysWith: { a, _ in a })
+        let environment = Process.environmentDictionary(settings.environment)
         switch PythonLocator.locate(flags: settings.flags, environment: environment, directory: settings.directory) {
         case .failure(let error):
             fail("\(error)", status: 2)
@@ -162,7 +159,7 @@ final class Workspace {
             recover(crashText: text)
             return
         }
-        if let graph = reply["graph"]?["modules"]?.objectValue { modulesInGraph = graph.count }
+        if let modules = reply["modules"]?.intValue { modulesInGraph = modules }
         if job.buildsState, response["error"] == nil, response["restart"] == nil {
             lastBuild = (job.command, job.data)
         }
@@ -191,7 +188,7 @@ final class Workspace {
 
     /// Restarts the engine after a crash, replays the last build, and runs the interrupted job again.
     private func recover(crashText: String) {
-        let now = monotonicSeconds()
+        let now = Clock.monotonic()
         crashTimes = crashTimes.filter { now - $0 < 60 } + [now]
         state = .stopped
         if let job = current {
@@ -287,10 +284,4 @@ final class Workspace {
             "memory_maxrss_mib": .double(memory.maxRSSMiB),
         ]
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

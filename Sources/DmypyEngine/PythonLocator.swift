@@ -70,41 +70,13 @@ public enum PythonLocator {
     /// Runs the interpreter once to ask for mypy's version.
     static func probe(_ python: String, environment: [String: String], directory: String) -> Result<String, ProbeFailure> {
         let code = "import sys\ntry:\n import mypy.version\nexcept Exception as e:\n sys.stdout.write('!' + type(e).__name__ + ': ' + str(e)); sys.exit(0)\nsys.stdout.write(mypy.version.__version__)"
-        guard let output = try? runCapturingOutput(python, ["-c", code], environment: environment, directory: directory) else {
+        guard let output = try? Process.runCapturingOutput(python, ["-c", code], environment: environment, directory: directory) else {
             return .failure(ProbeFailure(reason: "could not be run"))
         }
         if output.status != 0 { return .failure(ProbeFailure(reason: "exited with status \(output.status)")) }
         if output.text.hasPrefix("!") { return .failure(ProbeFailure(reason: String(output.text.dropFirst()))) }
         if output.text.isEmpty { return .failure(ProbeFailure(reason: "printed no mypy version")) }
         return .success(output.text)
-    }
-
-    /// Runs a short command and returns its stdout (stderr discarded) and exit status.
-    public static func runCapturingOutput(_ executable: String, _ arguments: [String], environment: [String: String], directory: String) throws(SystemError) -> (text: String, status: Int32) {
-        let pipe = try FileDescriptor.pipe()
-        let devnull = try FileDescriptor.open("/dev/null", O_RDWR)
-        defer { devnull.close() }
-        let pid: pid_t
-        do {
-            pid = try Process.spawn(executable, arguments: [executable] + arguments,
-                                    environment: environment.map { "\($0.key)=\($0.value)" },
-                                    directory: directory,
-                                    descriptors: [0: devnull, 1: pipe.write, 2: devnull])
-        } catch {
-            pipe.read.close()
-            pipe.write.close()
-            throw error
-        }
-        pipe.write.close()
-        let bytes = (try? pipe.read.readAll()) ?? []
-        pipe.read.close()
-        let termination = Process.wait(pid)
-        let status: Int32
-        switch termination {
-        case .exited(let code)?: status = code
-        default: status = -1
-        }
-        return (String(decoding: bytes, as: UTF8.self), status)
     }
 }
 

@@ -97,20 +97,6 @@ public enum FileSystem {
         if path.hasPrefix("/") { return path }
         return base.hasSuffix("/") ? base + path : base + "/" + path
     }
-
-    /// The names in a directory (without . and ..), or nil when it cannot be read. `readdir(3)`
-    public static func list(_ path: String) -> [String]? {
-        guard let dir = opendir(path) else { return nil }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
 }
 
 /// A Swift string from a NUL-terminated C buffer.

@@ -58,6 +58,48 @@ public enum Process {
         return pid
     }
 
+    /// "KEY=value" strings as a dictionary (the first of repeated keys wins, as getenv does).
+    public static func environmentDictionary(_ entries: [String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for entry in entries {
+            guard let eq = entry.firstIndex(of: "=") else { continue }
+            let key = String(entry[..<eq])
+            if result[key] == nil { result[key] = String(entry[entry.index(after: eq)...]) }
+        }
+        return result
+    }
+
+    /// Runs a short command to completion; returns its stdout (stdin and stderr are /dev/null) and
+    /// its exit status (-1 when it did not exit normally).
+    public static func runCapturingOutput(_ executable: String, _ arguments: [String], environment: [String: String],
+                                          directory: String) throws(SystemError) -> (text: String, status: Int32) {
+        let pipe = try FileDescriptor.pipe()
+        let devnull: FileDescriptor
+        do {
+            devnull = try FileDescriptor.open("/dev/null", O_RDWR)
+        } catch {
+            pipe.read.close()
+            pipe.write.close()
+            throw error
+        }
+        defer { devnull.close() }
+        let pid: pid_t
+        do {
+            pid = try spawn(executable, arguments: [executable] + arguments,
+                            environment: environment.map { "\($0.key)=\($0.value)" }, directory: directory,
+                            descriptors: [0: devnull, 1: pipe.write, 2: devnull])
+        } catch {
+            pipe.read.close()
+            pipe.write.close()
+            throw error
+        }
+        pipe.write.close()
+        let bytes = (try? pipe.read.readAll()) ?? []
+        pipe.read.close()
+        guard case .exited(let status)? = wait(pid) else { return (String(decoding: bytes, as: UTF8.self), -1) }
+        return (String(decoding: bytes, as: UTF8.self), status)
+    }
+
     /// This process's environment as "KEY=value" strings.
     public static func currentEnvironment() -> [String] {
         var result: [String] = []

@@ -48,7 +48,7 @@ extension JSON {
             case "\u{0C}": out += "\\f"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u" + hex4(scalar.value)
+                    out += "\\u" + hexDigits(scalar.value, width: 4)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -56,9 +56,10 @@ extension JSON {
         }
         out += "\""
     }
+}
 
-    static func hex4(_ v: UInt32) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - s.count)) + s
-    }
+/// `v` in lower-case hexadecimal, zero-padded to `width` digits (for \\uXXXX and \\xXX escapes).
+public func hexDigits(_ v: UInt32, width: Int) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, width - s.count)) + s
 }

@@ -81,14 +81,14 @@ public enum PythonRepr {
                 if Character(scalar) == quote {
                     out += "\\" + String(quote)
                 } else if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\x" + hex(scalar.value, width: 2)
+                    out += "\\x" + hexDigits(scalar.value, width: 2)
                 } else if scalar.value >= 0x80 && !isPrintable(scalar) {
                     if scalar.value <= 0xFF {
-                        out += "\\x" + hex(scalar.value, width: 2)
+                        out += "\\x" + hexDigits(scalar.value, width: 2)
                     } else if scalar.value <= 0xFFFF {
-                        out += "\\u" + hex(scalar.value, width: 4)
+                        out += "\\u" + hexDigits(scalar.value, width: 4)
                     } else {
-                        out += "\\U" + hex(scalar.value, width: 8)
+                        out += "\\U" + hexDigits(scalar.value, width: 8)
                     }
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -108,10 +108,5 @@ public enum PythonRepr {
         default:
             return true
         }
-    }
-
-    static func hex(_ v: UInt32, width: Int) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
     }
 }

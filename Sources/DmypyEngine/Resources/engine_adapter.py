@@ -13,15 +13,15 @@ and `sys.stderr` are frames tagged with the request id, exactly as mypy's `Write
 Messages from the daemon:
   {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool}
   {"op": "request", "id": int, "command": str, "data": {...}}
-  {"op": "update", "id": int, "changed": [paths], "removed": [paths]}  (pre-check on file events)
 Replies:
   {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str, ...}
   {"id": int, "stdout": str} / {"id": int, "stderr": str}      (while a request runs)
-  {"id": int, "final": true, "response": {...}, "crashed": bool, "graph": {...}}
+  {"id": int, "final": true, "response": {...}, "crashed": bool, "modules": int, "seconds": float}
 """
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -241,24 +241,13 @@ class Engine:
         sys.stderr = FrameWriter(self.channel, request_id, "stderr", False)
         crashed = False
         started = time.monotonic()
+        response: dict[str, Any]
         try:
-            if (
-                command == "recheck"
-                and (data.get("update") is not None or data.get("remove") is not None)
-                and self.server.options.follow_imports == "normal"
-            ):
-                # mypy asserts here and its daemon dies; say what is wrong instead.
-                response: dict[str, Any] = {
-                    "error": "dmypy: recheck --update/--remove cannot be used with"
-                    " follow_imports=normal (mypy's default); run 'dmypy recheck' without them,"
-                    " or start the daemon with --follow-imports=skip or error"
-                }
+            refusal = self.refusal(command, data)
+            if refusal is not None:
+                response = {"error": refusal}
             else:
                 response = self.server.run_command(command, data)
-        except TypeError as e:
-            # mypy calls the command with the request's fields as keyword arguments: a
-            # request with unknown or missing fields is bad input, not a crash of mypy.
-            response = {"error": f"Invalid request for command '{command}': {e}"}
         except Exception:
             crashed = True
             response = {"error": "Daemon crashed!\n" + traceback.format_exc()}
@@ -272,23 +261,40 @@ class Engine:
             "crashed": crashed,
             "seconds": time.monotonic() - started,
         }
-        if not crashed:
-            reply["graph"] = self.graph()
+        manager = getattr(self.server, "fine_grained_manager", None)
+        reply["modules"] = len(manager.graph) if manager is not None else 0
         self.channel.send(reply)
 
-    def graph(self) -> dict[str, Any]:
-        """The module graph as mypy holds it: module -> path, imports, missing imports."""
-        manager = getattr(self.server, "fine_grained_manager", None)
-        if manager is None:
-            return {"modules": {}}
-        modules: dict[str, Any] = {}
-        for module_id, state in manager.graph.items():
-            modules[module_id] = {
-                "path": state.path,
-                "imports": list(state.dependencies),
-                "missing": list(state.suppressed),
-            }
-        return {"modules": modules}
+    def refusal(self, command: str, data: dict[str, Any]) -> str | None:
+        """Why mypy cannot take this request as it stands, or None.
+
+        mypy calls `cmd_<command>(**fields)`, so a request with unknown or missing fields fails
+        while binding the call; that is bad input, checked here against the method's signature,
+        so that a TypeError raised inside mypy is still seen as the crash it is.
+        """
+        method = getattr(type(self.server), "cmd_" + command, None)
+        if method is None:
+            return None  # mypy answers "Unrecognized command" itself
+        fields = dict(data)
+        if command not in ("check", "recheck", "run"):
+            fields.pop("is_tty", None)
+            fields.pop("terminal_width", None)
+        try:
+            inspect.signature(method).bind(self.server, **fields)
+        except TypeError as e:
+            return f"Invalid request for command '{command}': {e}"
+        if (
+            command == "recheck"
+            and (data.get("update") is not None or data.get("remove") is not None)
+            and self.server.options.follow_imports == "normal"
+        ):
+            # mypy asserts here and its daemon dies; say what is wrong instead.
+            return (
+                "dmypy: recheck --update/--remove cannot be used with follow_imports=normal"
+                " (mypy's default); run 'dmypy recheck' without them, or start the daemon"
+                " with --follow-imports=skip or error"
+            )
+        return None
 
     def serve(self) -> int:
         while True:

@@ -1,27 +1,27 @@
 import Glibc
 
 /// One entry of a directory, typed from `d_type` (with `lstat` where the file system does not say).
-struct DirectoryEntry {
-    enum Kind { case directory, file, symbolicLink, other }
-    let name: String
-    let kind: Kind
+public struct DirectoryEntry: Equatable, Sendable {
+    public enum Kind: Sendable { case directory, file, symbolicLink, other }
+    public let name: String
+    public let kind: Kind
 }
 
-struct FileIdentity: Equatable {
-    let device: UInt64
-    let inode: UInt64
+public struct FileIdentity: Equatable, Sendable {
+    public let device: UInt64
+    public let inode: UInt64
 }
 
-enum DirectoryListing {
+public enum DirectoryListing {
     /// The entries of a directory without `.` and `..`, or nil when it cannot be read. Symbolic
     /// links are reported as such, not followed. `readdir(3)`
-    static func entries(_ path: String) -> [DirectoryEntry]? {
+    public static func entries(_ path: String) -> [DirectoryEntry]? {
         guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
         var result: [DirectoryEntry] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
             if name == "." || name == ".." { continue }
             let kind: DirectoryEntry.Kind
@@ -29,7 +29,7 @@ enum DirectoryListing {
             case Int(DT_DIR): kind = .directory
             case Int(DT_REG): kind = .file
             case Int(DT_LNK): kind = .symbolicLink
-            case Int(DT_UNKNOWN): kind = lstatKind(PathName.join(path, name))
+            case Int(DT_UNKNOWN): kind = lstatKind(path == "/" ? "/" + name : path + "/" + name)
             default: kind = .other
             }
             result.append(DirectoryEntry(name: name, kind: kind))
@@ -38,7 +38,7 @@ enum DirectoryListing {
     }
 
     /// Device and inode of what `path` names (following symbolic links), or nil. `stat(2)`
-    static func identity(_ path: String) -> FileIdentity? {
+    public static func identity(_ path: String) -> FileIdentity? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))

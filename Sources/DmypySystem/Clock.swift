@@ -1,11 +1,12 @@
 import Glibc
 
-enum Clock {
+/// Clocks, as seconds in a Double.
+public enum Clock {
     /// Seconds on CLOCK_MONOTONIC, the clock timerfd counts in.
-    static func monotonic() -> Double { read(CLOCK_MONOTONIC) }
+    public static func monotonic() -> Double { read(CLOCK_MONOTONIC) }
 
     /// Seconds since the Unix epoch.
-    static func wall() -> Double { read(CLOCK_REALTIME) }
+    public static func wall() -> Double { read(CLOCK_REALTIME) }
 
     private static func read(_ clock: clockid_t) -> Double {
         var ts = timespec()
