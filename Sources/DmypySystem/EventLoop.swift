@@ -20,7 +20,7 @@ public final class EventLoop {
     private var handlers: [Int32: (generation: UInt32, handler: Handler)] = [:]
     private var nextGeneration: UInt32 = 1
     private var deferred: [() -> Void] = []
-    private var running = false
+    private var stopRequested = false
 
     public init() throws(SystemError) {
         epoll = try Epoll.create()
@@ -57,10 +57,10 @@ public final class EventLoop {
         deferred.append(work)
     }
 
-    /// Handles events until `stop()`.
+    /// Handles events until `stop()` (at once, if `stop()` came before `run()`: a daemon that fails
+    /// while setting up stops before its loop starts).
     public func run() throws(SystemError) {
-        running = true
-        while running {
+        while !stopRequested {
             try runOnce(timeoutMilliseconds: deferred.isEmpty ? -1 : 0)
         }
     }
@@ -86,9 +86,7 @@ public final class EventLoop {
         entry.handler(events)
     }
 
-    public func stop() { running = false }
-
-    public var isRunning: Bool { running }
+    public func stop() { stopRequested = true }
 }
 
 /// A one-shot or repeating timer on its own timerfd, delivered through the loop.

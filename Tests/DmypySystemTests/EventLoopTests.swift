@@ -54,6 +54,12 @@ import Testing
         #expect(received == [SIGUSR1])
     }
 
+    @Test func stopBeforeRunIsNotLost() throws {
+        let loop = try EventLoop()
+        loop.stop()
+        try loop.run()   // returns at once instead of waiting forever
+    }
+
     @Test func afterEventsRunsDeferredWork() throws {
         let loop = try EventLoop()
         var order: [String] = []

@@ -111,5 +111,9 @@ import Testing
         #expect(result.stderr.contains("no Python interpreter that can import mypy was found"), "\(result)")
         #expect(result.stderr.contains(".venv/bin/python: not found"))
         #expect(result.stderr.contains("\(bin.path)/python3: ModuleNotFoundError"), "\(result)")
+        // The daemon that could not start has exited: nothing is left serving nobody.
+        let left = Harness.waitForNoProcesses(in: dir)
+        left.forEach { kill($0, SIGKILL) }
+        #expect(left.isEmpty, "processes left in \(dir.path): \(left)")
     }
 }

@@ -124,6 +124,26 @@ enum Harness {
         try? FileManager.default.removeItem(at: project)
     }
 
+    /// The processes whose working directory is `directory` (a daemon a command left behind).
+    static func processes(in directory: URL) -> [Int32] {
+        let target = directory.resolvingSymlinksInPath().path
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == target
+        }
+    }
+
+    /// Waits (bounded) until no process works in `directory`; returns those still there.
+    static func waitForNoProcesses(in directory: URL, seconds: Double = 10) -> [Int32] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var left = processes(in: directory)
+        while !left.isEmpty && Date() < deadline {
+            usleep(20_000)
+            left = processes(in: directory)
+        }
+        return left
+    }
+
     static func statusFilePID(_ project: URL, statusFile: String = ".dmypy.json") throws -> Int32 {
         let data = try Data(contentsOf: project.appendingPathComponent(statusFile))
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let pid = object["pid"] as? Int else {
