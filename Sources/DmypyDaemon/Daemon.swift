@@ -297,6 +297,7 @@ public final class Daemon {
             response["mypy_version"] = workspace.interpreter.map { .string($0.mypyVersion) } ?? .null
             response["modules_in_graph"] = .int(workspace.modulesInGraph)
             response["last_check_seconds"] = workspace.lastCheckSeconds.map { .double($0) } ?? .null
+            response.merge(workspace.statusFields())
         }
         response["uptime_seconds"] = .double(Clock.monotonic() - startedAt)
         return response

@@ -6,8 +6,8 @@ protocol JobWaiter: AnyObject {
     func jobFinished(_ response: JSONObject)
 }
 
-/// One command for the engine, with everyone waiting for its answer. Identical checks that arrive
-/// while one is queued share it.
+/// One command for the engine, with everyone waiting for its answer (nobody, for a pre-check).
+/// Identical checks that arrive while one is queued, or running on unchanged files, share it.
 final class EngineJob {
     let id: Int
     let command: String
@@ -16,6 +16,15 @@ final class EngineJob {
     let sharingKey: String?
     var waiters: [JobWaiter] = []
     var attempts = 0
+    /// The change generation when the engine began this job; nil while queued.
+    var generation: Int?
+    /// What mypy printed so far, for clients that join a job already running.
+    var output: [Output] = []
+
+    struct Output {
+        let key: String
+        let text: String
+    }
 
     init(id: Int, command: String, data: JSONObject) {
         self.id = id

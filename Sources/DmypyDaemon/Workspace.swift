@@ -1,5 +1,6 @@
 import DmypyEngine
 import DmypySystem
+import DmypyWatch
 import DmypyWire
 import Glibc
 
@@ -8,6 +9,12 @@ import Glibc
 /// The engine is restarted when it dies; the request in flight is run again on the new engine
 /// after the last build is replayed, so a client never sees a crash we recovered from. Three
 /// crashes within a minute stop the retries and every waiting request gets an error naming the log.
+///
+/// Files are watched (`FileTracking`): each settled burst of writes bumps the change generation,
+/// tells mypy which files to look at again, and queues a pre-check of the last build, so that the
+/// answer is ready before it is asked for. A check asked for while the generation has not moved
+/// since the last identical one began is answered from memory. A change to the configuration, a
+/// plugin or mypy itself restarts the engine and warms it again.
 final class Workspace {
     enum EngineState {
         case stopped
@@ -46,6 +53,14 @@ final class Workspace {
     private(set) var lastCheckSeconds: Double?
     private(set) var lastCheckStatus: Int?
 
+    private var files: FileTracking?
+    /// Bumped by every burst of file changes that matters to the build.
+    private(set) var generation = 0
+    private var cachedAnswer: CachedAnswer?
+    private(set) var answeredFromMemory = 0
+    private(set) var preChecks = 0
+    private(set) var engineRestarts = 0
+
     init(settings: Settings, loop: EventLoop, log: Log, adapterPath: String) {
         self.settings = settings
         self.loop = loop
@@ -66,6 +81,15 @@ final class Workspace {
 
     /// Finds Python and starts the engine; the outcome reaches `onFirstStart`.
     func start() {
+        if files == nil {
+            do {
+                let files = try FileTracking(loop: loop, directory: settings.directory)
+                files.watcher.onBatch = { [weak self] batch in self?.filesChanged(batch) }
+                self.files = files
+            } catch {
+                log.warning("Cannot watch files (\(error)); every check will stat the build as mypy does")
+            }
+        }
         let environment = Process.environmentDictionary(settings.environment)
         switch PythonLocator.locate(flags: settings.flags, environment: environment, directory: settings.directory) {
         case .failure(let error):
@@ -117,6 +141,7 @@ final class Workspace {
         case .started(let reply):
             if reply["ok"]?.boolValue == true {
                 metadata = reply["metadata"]?.objectValue ?? [:]
+                files?.setRestartFiles(reply["restart_files"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 state = .ready(engine)
                 if let report = onFirstStart {
                     onFirstStart = nil
@@ -136,6 +161,7 @@ final class Workspace {
             }
         case .output(let id, let key, let text):
             guard let job = current, job.id == id else { return }
+            job.output.append(EngineJob.Output(key: key, text: text))
             for waiter in job.waiters { waiter.jobOutput(key: key, text: text) }
         case .finished(let id, let reply):
             guard let job = current, job.id == id else { return }
@@ -160,8 +186,11 @@ final class Workspace {
             return
         }
         if let modules = reply["modules"]?.intValue { modulesInGraph = modules }
-        if job.buildsState, response["error"] == nil, response["restart"] == nil {
+        files?.apply(reply: reply)
+        let succeeded = response["error"] == nil && response["restart"] == nil
+        if job.buildsState, succeeded {
             lastBuild = (job.command, job.data)
+            files?.noteBuild(command: job.command, data: job.data)
         }
         if job.buildsState || job.command == "recheck", let seconds = reply["seconds"], case .double(let s) = seconds {
             lastCheckSeconds = s
@@ -170,6 +199,11 @@ final class Workspace {
                                             "STATUS": "\(lastCheckStatus ?? -1)", "MODULES": "\(modulesInGraph)"])
         }
         response.merge(metadata)
+        if job.sharingKey != nil, succeeded, let started = job.generation {
+            cachedAnswer = CachedAnswer(command: job.command, data: job.data, generation: started,
+                                        response: response, output: job.output)
+            if started == generation { files?.checkedEverything() }
+        }
         answer(job, response)
         pump()
     }
@@ -207,11 +241,85 @@ final class Workspace {
             fail("dmypy: the engine crashed \(crashTimes.count) times within a minute; not restarting it. See the daemon's log (journalctl -t dmypy, or the --log-file) for the tracebacks.", status: 2)
             return
         }
+        queueWarmUp()
+        files?.forgetGraph()
+        spawnEngine()
+    }
+
+    /// Before anything else, the new engine builds what the old one had built.
+    private func queueWarmUp() {
         if let build = lastBuild, !(queue.first.map { $0.buildsState } ?? false) {
             let warmup = EngineJob(id: takeJobID(), command: build.command, data: build.data)
             queue.insert(warmup, at: 0)
         }
-        spawnEngine()
+    }
+
+    /// Replaces the engine with a fresh one (its configuration changed), keeping every request:
+    /// the one in flight runs again on the new engine, after the last build is replayed.
+    private func restartEngine(reason: String) {
+        log.info("Restarting the engine: \(reason)")
+        engineRestarts += 1
+        generation += 1
+        cachedAnswer = nil
+        switch state {
+        case .starting(let engine), .ready(let engine):
+            state = .stopped   // its exit is not a crash
+            engine.terminate()
+        case .stopped, .failed:
+            state = .stopped
+        }
+        if let job = current {
+            current = nil
+            job.generation = nil
+            job.output = []
+            queue.insert(job, at: 0)
+        }
+        queueWarmUp()
+        files?.forgetGraph()
+        start()
+    }
+
+    // MARK: file changes
+
+    /// Takes the file events the kernel has queued now. Called before serving a request: a save
+    /// made before the request was sent is in this batch.
+    private func takeFileChanges() {
+        if let batch = files?.watcher.drainNow() { filesChanged(batch) }
+    }
+
+    private func filesChanged(_ batch: ChangeBatch) {
+        guard let files else { return }
+        switch files.react(to: batch) {
+        case .nothing:
+            return
+        case .restartEngine(let reason):
+            restartEngine(reason: reason)
+        case .update(let paths, let everything, let stale, let rebuild):
+            generation += 1
+            log.debug("Files changed", fields: ["FILES": "\(paths.count)", "STALE_MODULES": "\(stale.count)",
+                                                "RECRAWL": everything ? "1" : "0"])
+            if rebuild {
+                restartEngine(reason: "a checkout changed most of the build")
+                return
+            }
+            switch state {
+            case .starting(let engine), .ready(let engine):
+                engine.send(["op": "invalidate", "paths": .array(paths.map { JSON.string($0) }), "all": .bool(everything)])
+            case .stopped, .failed:
+                break
+            }
+            preCheck()
+        }
+    }
+
+    /// Runs the last build again now, nobody waiting, so its answer is ready when asked for.
+    private func preCheck() {
+        guard let build = lastBuild else { return }
+        let job = EngineJob(id: takeJobID(), command: build.command, data: build.data)
+        guard !queue.contains(where: { $0.sharingKey == job.sharingKey }) else { return }
+        preChecks += 1
+        queue.append(job)
+        pump()
     }
 
     // MARK: jobs
@@ -221,8 +329,17 @@ final class Workspace {
         return nextJobID
     }
 
-    /// Queues a command for the engine. An identical check already waiting in the queue is shared.
+    /// Queues a command for the engine. A check whose answer is known is answered at once; an
+    /// identical one already waiting in the queue, or running on unchanged files, is shared.
     func submit(command: String, data: JSONObject, waiter: JobWaiter) {
+        takeFileChanges()
+        if let cached = cachedAnswer, files?.isReliable == true,
+           cached.answers(command: command, data: data, generation: generation) {
+            answeredFromMemory += 1
+            for output in cached.output { waiter.jobOutput(key: output.key, text: output.text) }
+            waiter.jobFinished(cached.response)
+            return
+        }
         if case .failed(let message) = state {
             var response: JSONObject = ["error": .string(message)]
             response.merge(metadata)
@@ -230,6 +347,11 @@ final class Workspace {
             return
         }
         let job = EngineJob(id: takeJobID(), command: command, data: data)
+        if let key = job.sharingKey, let running = current, running.sharingKey == key, running.generation == generation {
+            for output in running.output { waiter.jobOutput(key: output.key, text: output.text) }
+            running.waiters.append(waiter)
+            return
+        }
         if let key = job.sharingKey, let queued = queue.first(where: { $0.sharingKey == key }) {
             queued.waiters.append(waiter)
             return
@@ -249,6 +371,7 @@ final class Workspace {
         guard current == nil, case .ready(let engine) = state, !queue.isEmpty else { return }
         let job = queue.removeFirst()
         current = job
+        job.generation = generation
         engine.send(["op": "request", "id": .int(job.id), "command": .string(job.command), "data": .object(job.data)])
     }
 
@@ -258,8 +381,9 @@ final class Workspace {
         for waiter in waiters { waiter.jobFinished(response) }
     }
 
-    /// Stops the engine and answers whatever still waits.
+    /// Stops the engine and the watcher, and answers whatever still waits.
     func shutdown(reason: String) {
+        files?.close()
         let everyone = (current.map { [$0] } ?? []) + queue
         current = nil
         queue.removeAll()
@@ -273,6 +397,16 @@ final class Workspace {
         default: break
         }
         state = .stopped
+    }
+
+    /// The watcher's, the graph's and the answers' state, for `status`.
+    func statusFields() -> JSONObject {
+        var fields = files?.statusFields() ?? ["watcher_fallback": "no watcher"]
+        fields["change_generation"] = .int(generation)
+        fields["answered_from_memory"] = .int(answeredFromMemory)
+        fields["pre_checks"] = .int(preChecks)
+        fields["engine_restarts"] = .int(engineRestarts)
+        return fields
     }
 
     /// The engine process's memory, as mypy's `status` reports its own.

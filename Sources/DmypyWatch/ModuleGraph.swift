@@ -132,6 +132,11 @@ public struct ModuleGraph {
         ids[name].flatMap { modules[$0]?.path }
     }
 
+    /// Every module the graph holds.
+    public var allModules: [String] {
+        names.indices.compactMap { modules[$0] != nil ? names[$0] : nil }
+    }
+
     public func contains(_ name: String) -> Bool { ids[name].map { modules[$0] != nil } ?? false }
 
     /// The modules that import `name` directly.

@@ -1,9 +1,9 @@
 /// Absolute paths as plain strings, handled lexically (no symlink resolution): the watcher and the
 /// graph compare the paths the kernel and mypy give them, so both sides are normalized the same way.
-enum PathName {
+public enum PathName {
     /// `path` made absolute against `base` (when relative), with `.`, `..` and repeated or trailing
     /// slashes removed. A relative path without a base stays relative.
-    static func normalize(_ path: String, relativeTo base: String? = nil) -> String {
+    public static func normalize(_ path: String, relativeTo base: String? = nil) -> String {
         var full = path
         if !path.hasPrefix("/"), let base { full = base + "/" + path }
         let absolute = full.hasPrefix("/")

@@ -13,10 +13,18 @@ and `sys.stderr` are frames tagged with the request id, exactly as mypy's `Write
 Messages from the daemon:
   {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool}
   {"op": "request", "id": int, "command": str, "data": {...}}
+  {"op": "invalidate", "paths": [str], "all": bool}                (no reply)
 Replies:
-  {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str, ...}
+  {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str,
+   "restart_files": [str], ...}
   {"id": int, "stdout": str} / {"id": int, "stderr": str}      (while a request runs)
-  {"id": int, "final": true, "response": {...}, "crashed": bool, "modules": int, "seconds": float}
+  {"id": int, "final": true, "response": {...}, "crashed": bool, "modules": int, "seconds": float,
+   "graph": {"changed": [[module, path, [imports], [missing]]], "removed": [module]},
+   "search_dirs": [str]}                                       (graph and search_dirs when changed)
+
+`invalidate` is how file events reach mypy: its FileSystemWatcher decides "unchanged" from size and
+whole-second mtime, so the daemon, which saw the write, blanks the recorded state of each written
+file and mypy hashes it again on the next update (a same-size edit within a second is not missed).
 """
 
 from __future__ import annotations
@@ -183,10 +191,15 @@ def exit_status(code: object) -> tuple[int, str]:
     return 1, f"{code}\n"
 
 
+GraphEntry = tuple[str | None, tuple[str, ...], tuple[str, ...]]
+
+
 class Engine:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.server: Any = None
+        self.exported: dict[str, GraphEntry] = {}
+        self.exported_search_dirs: list[str] = []
 
     def start(self, message: dict[str, Any]) -> dict[str, Any]:
         """Process the daemon's mypy flags as `dmypy start` does, and build mypy's Server."""
@@ -227,6 +240,7 @@ class Engine:
             "mypy_version": __version__,
             "follow_imports": str(options.follow_imports),
             "metadata": self.server._response_metadata(),
+            "restart_files": restart_files(options),
         }
 
     def request(self, message: dict[str, Any]) -> None:
@@ -263,7 +277,62 @@ class Engine:
         }
         manager = getattr(self.server, "fine_grained_manager", None)
         reply["modules"] = len(manager.graph) if manager is not None else 0
+        if manager is not None:
+            reply.update(self.graph_changes(manager))
         self.channel.send(reply)
+
+    def graph_changes(self, manager: Any) -> dict[str, Any]:
+        """What changed in mypy's module graph and search paths since the last reply."""
+        current: dict[str, GraphEntry] = {
+            name: (state.path, tuple(state.dependencies), tuple(state.suppressed))
+            for name, state in manager.graph.items()
+        }
+        previous = self.exported
+        self.exported = current
+        changes: dict[str, Any] = {}
+        changed = [
+            [name, entry[0], list(entry[1]), list(entry[2])]
+            for name, entry in current.items()
+            if previous.get(name) != entry
+        ]
+        removed = [name for name in previous if name not in current]
+        if changed or removed:
+            changes["graph"] = {"changed": changed, "removed": removed}
+        paths = manager.manager.search_paths
+        search_dirs = sorted(
+            {
+                os.path.abspath(d)
+                for group in (
+                    paths.python_path,
+                    paths.mypy_path,
+                    paths.package_path,
+                    paths.typeshed_path,
+                )
+                for d in group
+            }
+        )
+        if search_dirs != self.exported_search_dirs:
+            self.exported_search_dirs = search_dirs
+            changes["search_dirs"] = search_dirs
+        return changes
+
+    def invalidate(self, message: dict[str, Any]) -> None:
+        """Make mypy hash these files again on its next update, whatever their size and mtime."""
+        from mypy.fswatcher import FileData
+
+        if self.server is None or getattr(self.server, "fine_grained_manager", None) is None:
+            return  # no build yet: the first one reads every file
+        watcher = self.server.fswatcher
+        known = watcher.dump_file_data()
+        if message.get("all"):
+            targets = list(known)
+        else:
+            # mypy keys files by the path it found them under, often relative to the project.
+            wanted = {os.path.abspath(str(p)) for p in message.get("paths", [])}
+            targets = [path for path in known if os.path.abspath(path) in wanted]
+        blank = FileData(-1.0, -1, "")
+        for path in targets:
+            watcher.set_file_data(path, blank)
 
     def refusal(self, command: str, data: dict[str, Any]) -> str | None:
         """Why mypy cannot take this request as it stands, or None.
@@ -306,8 +375,42 @@ class Engine:
                 self.channel.send(self.start(message))
             elif op == "request" and self.server is not None:
                 self.request(message)
+            elif op == "invalidate":
+                self.invalidate(message)
             else:
                 self.channel.send({"op": "error", "error": f"unexpected message {op!r}"})
+
+
+def restart_files(options: Any) -> list[str]:
+    """Files whose change makes the running engine wrong: its config, plugins, mypy itself."""
+    import importlib.util
+
+    import mypy
+    from mypy.defaults import CONFIG_NAMES, SHARED_CONFIG_NAMES, USER_CONFIG_FILES
+
+    files = [os.path.join(os.path.dirname(os.path.abspath(mypy.__file__)), "version.py")]
+    # Any of these appearing or changing can change which configuration mypy reads.
+    files += [os.path.abspath(name) for name in CONFIG_NAMES + SHARED_CONFIG_NAMES]
+    files += USER_CONFIG_FILES
+    config_file = options.config_file
+    if config_file:
+        files.append(os.path.abspath(os.path.expanduser(config_file)))
+    config_dir = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
+    for plugin in options.plugins:
+        # As mypy's load_plugins_from_config: a path to a file, or a module name.
+        name = str(plugin)
+        if ":" in name:
+            name = name.rsplit(":", 1)[0]
+        if name.endswith(".py"):
+            files.append(os.path.normpath(os.path.join(config_dir, os.path.expanduser(name))))
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin and os.path.exists(spec.origin):
+            files.append(os.path.abspath(spec.origin))
+    return files
 
 
 def main() -> int:

@@ -1,0 +1,139 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The daemon reacts to real edits on disk (real inotify, real mypy): after every kind of change,
+/// its answer equals a fresh `mypy` run's on the same files.
+@Suite(.serialized) struct FileEventTests {
+    /// A fresh, non-daemon mypy run over `arguments`, with its own cache.
+    func freshMypy(_ arguments: [String], in project: URL) throws -> Harness.Result {
+        let cache = NSTemporaryDirectory() + "dmypy-fresh-cache-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        return try Harness.run(executable: Harness.python, arguments: ["-m", "mypy", "--cache-dir", cache] + arguments,
+                               in: project, env: Harness.environment(), timeout: 300)
+    }
+
+    /// The daemon orders messages by its processing order, a fresh run by its own: compare as sets.
+    func sameAnswer(_ ours: Harness.Result, _ fresh: Harness.Result, _ step: String) {
+        let lines = { (r: Harness.Result) in Set(r.stdout.split(separator: "\n").map(String.init)) }
+        #expect(ours.status == fresh.status, "\(step): exit status differs\nours: \(ours)\nfresh mypy: \(fresh)")
+        #expect(lines(ours) == lines(fresh), "\(step): output differs\nours: \(ours)\nfresh mypy: \(fresh)")
+        #expect(ours.stderr == fresh.stderr, "\(step)")
+    }
+
+    /// `dmypy status -v` as a dictionary of its `key : value` lines.
+    func status(_ project: URL) throws -> [String: String] {
+        let result = try Harness.dmypy(.ours, ["status", "-v"], in: project)
+        var fields: [String: String] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return fields
+    }
+
+    /// Waits (bounded) until the daemon is idle with at least `preChecks` pre-checks started.
+    func waitForPreCheck(_ project: URL, atLeast preChecks: Int) throws -> [String: String] {
+        let deadline = Date().addingTimeInterval(60)
+        var fields = try status(project)
+        while Date() < deadline {
+            if Int(fields["pre_checks"] ?? "") ?? 0 >= preChecks && fields["engine_busy"] == "False" { return fields }
+            usleep(50_000)
+            fields = try status(project)
+        }
+        Issue.record("no pre-check finished: \(fields)")
+        return fields
+    }
+
+    @Test func sameSizeEditWithinTheSameSecondIsSeen() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try freshMypy(["a.py", "b.py"], in: dir), "first check")
+
+        // "str" -> "int", 'hi' -> 1234: same size; then put the old mtime back, so size and whole-second mtime
+        // (all that mypy's own daemon looks at) are both unchanged.
+        let file = dir.appendingPathComponent("b.py")
+        let before = try FileManager.default.attributesOfItem(atPath: file.path)
+        try Harness.write(dir, "b.py", "def f() -> int:\n    return 1234\n")
+        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
+        let after = try FileManager.default.attributesOfItem(atPath: file.path)
+        #expect(after[.size] as? Int == before[.size] as? Int)
+
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try freshMypy(["a.py", "b.py"], in: dir), "same-size edit")
+    }
+
+    /// Every kind of change, one after the other, on one running daemon.
+    @Test func everyKindOfChangeMatchesAFreshRun() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        let fm = FileManager.default
+        let steps: [(String, () throws -> Void)] = [
+            ("edit", { try Harness.write(dir, "b.py", "def f() -> int:\n    return 1\n") }),
+            ("create", { try Harness.write(dir, "d.py", "from b import f\nz: str = f()\n") }),
+            ("delete", { try fm.removeItem(at: dir.appendingPathComponent("c.py")) }),
+            ("rename", { try fm.moveItem(at: dir.appendingPathComponent("d.py"), to: dir.appendingPathComponent("e.py")) }),
+            ("atomic save", {
+                try Harness.write(dir, ".b.py.tmp1234", "def f() -> str:\n    return 'x'\n")
+                try fm.moveItem(at: dir.appendingPathComponent(".b.py.tmp1234"), to: dir.appendingPathComponent("b.py.new"))
+                rename(dir.appendingPathComponent("b.py.new").path, dir.appendingPathComponent("b.py").path)
+            }),
+            ("new package directory", {
+                try fm.createDirectory(at: dir.appendingPathComponent("pkg/sub"), withIntermediateDirectories: true)
+                try Harness.write(dir, "pkg/__init__.py", "")
+                try Harness.write(dir, "pkg/sub/__init__.py", "")
+                try Harness.write(dir, "pkg/sub/m.py", "import b\nw: bytes = b.f()\n")
+            }),
+            ("config change", { try Harness.write(dir, "mypy.ini", "[mypy]\ndisallow_untyped_defs = True\n") }),
+            ("config removed", { try fm.removeItem(at: dir.appendingPathComponent("mypy.ini")) }),
+            ("500-file burst", {
+                try fm.createDirectory(at: dir.appendingPathComponent("many"), withIntermediateDirectories: true)
+                for i in 0..<500 {
+                    let body = i % 50 == 0 ? "import b\nv\(i): int = b.f()\n" : "def h\(i)(n: int) -> int:\n    return n + \(i)\n"
+                    try Harness.write(dir, "many/m\(i).py", body)
+                }
+            }),
+            ("directory removed", { try fm.removeItem(at: dir.appendingPathComponent("pkg")) }),
+        ]
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), "first check")
+        for (name, change) in steps {
+            try change()
+            sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), name)
+        }
+        let fields = try status(dir)
+        #expect(fields["watcher_fallback"] == "None")
+        #expect(Int(fields["engine_restarts"] ?? "") ?? 0 >= 2, "config changes restart the engine: \(fields)")
+    }
+
+    /// An edit is checked before anyone asks: the next check is answered from memory, and an
+    /// unchanged project is never checked twice.
+    @Test func editsArePreCheckedAndUnchangedChecksAnsweredFromMemory() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        let first = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
+        #expect(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir) == first)
+        var fields = try status(dir)
+        #expect(fields["answered_from_memory"] == "1")
+        #expect(fields["engine_starts"] == "1")
+
+        // b is imported by a: both are stale after the edit, until the pre-check has run.
+        try Harness.write(dir, "b.py", "def f() -> int:\n    return 1\n")
+        fields = try waitForPreCheck(dir, atLeast: 1)
+        #expect(fields["last_update_stale_modules"] == "2", "\(fields)")
+        #expect(fields["graph_stale_modules"] == "0", "\(fields)")
+
+        let afterEdit = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
+        sameAnswer(afterEdit, try freshMypy(["a.py", "b.py"], in: dir), "edit, pre-checked")
+        #expect(try status(dir)["answered_from_memory"] == "2", "the pre-check's answer was used")
+
+        // A recheck is mypy's own (it prints differently from a check), then answered from memory.
+        let recheck = try Harness.dmypy(.ours, ["recheck"], in: dir)
+        #expect(try Harness.dmypy(.ours, ["recheck"], in: dir) == recheck)
+        #expect(try status(dir)["answered_from_memory"] == "3")
+    }
+}
