@@ -118,8 +118,12 @@ final class FileTracking {
             : graph.stale(afterChanging: batch.changed, removing: batch.removed)
         graph.markStale(stale)
         lastUpdate = LastUpdate(files: touched.count, staleModules: stale.count, at: Clock.wall())
-        // A checkout that touches most of the build is cheaper to build afresh than to update.
-        let rebuild = batch.gitHeadChanged && graph.count > 0 && graph.staleModules.count * 2 > graph.count
+        // A checkout that touches most of the project is cheaper to build afresh than to update.
+        var rebuild = false
+        if batch.gitHeadChanged {
+            let projectModules = graph.moduleCount(under: directory)
+            rebuild = projectModules > 0 && graph.staleModules.count * 2 > projectModules
+        }
         return .update(paths: touched.sorted(), everything: batch.needsRecrawl, stale: stale, rebuild: rebuild)
     }
 

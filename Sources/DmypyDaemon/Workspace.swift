@@ -60,6 +60,8 @@ final class Workspace {
     private(set) var answeredFromMemory = 0
     private(set) var preChecks = 0
     private(set) var engineRestarts = 0
+    private var reportedFallback = false
+    private var reportedOverflows = 0
 
     init(settings: Settings, loop: EventLoop, log: Log, adapterPath: String) {
         self.settings = settings
@@ -289,6 +291,7 @@ final class Workspace {
 
     private func filesChanged(_ batch: ChangeBatch) {
         guard let files else { return }
+        if batch.needsRecrawl { reportLostEvents(files) }
         switch files.react(to: batch) {
         case .nothing:
             return
@@ -309,6 +312,22 @@ final class Workspace {
                 break
             }
             preCheck()
+        }
+    }
+
+    /// Events were lost or the watcher ran out of watches: say so once per cause, with what it means.
+    private func reportLostEvents(_ files: FileTracking) {
+        let stats = files.watcher.stats
+        if let reason = stats.fallbackReason {
+            guard !reportedFallback else { return }
+            reportedFallback = true
+            log.warning("Out of inotify watches (\(reason)); checks now stat every file of the build, as mypy's daemon does. "
+                        + "Raise fs.inotify.max_user_watches and restart the daemon to get file events back.",
+                        fields: ["WATCHED_DIRECTORIES": "\(stats.directoriesWatched)"])
+        } else if stats.overflows > reportedOverflows {
+            reportedOverflows = stats.overflows
+            log.warning("The kernel dropped file events (inotify queue overflow); mypy will hash every file of the build again",
+                        fields: ["OVERFLOWS": "\(stats.overflows)"])
         }
     }
 

@@ -132,6 +132,12 @@ public struct ModuleGraph {
         ids[name].flatMap { modules[$0]?.path }
     }
 
+    /// How many modules have their file below `directory` (the project's own, say).
+    public func moduleCount(under directory: String) -> Int {
+        let directory = normalize(directory)
+        return byPath.keys.reduce(0) { $0 + (PathName.isUnder($1, directory) ? 1 : 0) }
+    }
+
     /// Every module the graph holds.
     public var allModules: [String] {
         names.indices.compactMap { modules[$0] != nil ? names[$0] : nil }

@@ -136,4 +136,32 @@ import Testing
         #expect(try Harness.dmypy(.ours, ["recheck"], in: dir) == recheck)
         #expect(try status(dir)["answered_from_memory"] == "3")
     }
+
+    /// A branch switch changes most of the project at once: it settles, then the daemon builds
+    /// afresh instead of updating module by module, and answers as a fresh run does.
+    @Test func branchSwitchRebuildsAndMatchesAFreshRun() throws {
+        try Harness.requireMypy()
+        var files = ["base.py": "def value() -> int:\n    return 1\n"]
+        for i in 0..<30 { files["m\(i).py"] = "import base\nx\(i): int = base.value()\n" }
+        let dir = try Harness.project(files)
+        defer { Harness.cleanUp(dir) }
+        func git(_ arguments: [String]) throws {
+            let result = try Harness.run(executable: "/usr/bin/env", arguments: ["git", "-c", "user.name=t", "-c", "user.email=t@t"] + arguments,
+                                         in: dir, env: Harness.environment(), timeout: 60)
+            #expect(result.status == 0, "git \(arguments): \(result)")
+        }
+        try git(["init", "-q", "-b", "main"])
+        try git(["add", "."])
+        try git(["commit", "-q", "-m", "one"])
+        try git(["checkout", "-q", "-b", "other"])
+        try Harness.write(dir, "base.py", "def value() -> str:\n    return ''\n")
+        for i in 0..<30 { try Harness.write(dir, "m\(i).py", "import base\ny\(i): bytes = base.value()\n") }
+        try git(["commit", "-q", "-am", "two"])
+
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), "on branch other")
+        try git(["checkout", "-q", "main"])
+        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), "after switching to main")
+        #expect(try status(dir)["engine_restarts"] == "1", "most of the project changed: a rebuild")
+    }
 }
