@@ -76,36 +76,80 @@ enum Harness {
     /// Spawned with posix_spawn and every other descriptor closed (Foundation's Process lets
     /// daemons that a command forks inherit descriptors it waits on); output goes to files.
     static func run(executable: String, arguments: [String], in directory: URL, env: [String: String], timeout: Double) throws -> Result {
+        try collect(spawn(executable: executable, arguments: arguments, in: directory, env: env), timeout: timeout)
+    }
+
+    /// A process started by `spawn` and not yet collected.
+    final class Running {
+        let pid: pid_t
+        let arguments: [String]
+        let outPath: String
+        let errPath: String
+        fileprivate(set) var termination: DmypySystem.Process.Termination?
+
+        init(pid: pid_t, arguments: [String], outPath: String, errPath: String) {
+            self.pid = pid
+            self.arguments = arguments
+            self.outPath = outPath
+            self.errPath = errPath
+        }
+
+        /// Whether it has ended (reaped without waiting; `collect` still gives its result).
+        var hasEnded: Bool {
+            if termination == nil { termination = DmypySystem.Process.reap(pid) }
+            return termination != nil
+        }
+    }
+
+    /// Starts a process as `run` does, without waiting for it: several can run at once.
+    static func spawn(executable: String, arguments: [String], in directory: URL, env: [String: String]) throws -> Running {
         let base = NSTemporaryDirectory() + "dmypy-out-\(UUID().uuidString)"
         let outPath = base + ".out", errPath = base + ".err"
-        defer { unlink(outPath); unlink(errPath) }
         let out = try DmypySystem.FileDescriptor.open(outPath, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
         let err = try DmypySystem.FileDescriptor.open(errPath, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
         let null = try DmypySystem.FileDescriptor.open("/dev/null", O_RDONLY)
-        let pid = try DmypySystem.Process.spawn(executable, arguments: [executable] + arguments,
-                                                environment: env.map { "\($0.key)=\($0.value)" },
-                                                directory: directory.path, descriptors: [0: null, 1: out, 2: err])
-        out.close(); err.close(); null.close()
+        defer { out.close(); err.close(); null.close() }
+        do {
+            let pid = try DmypySystem.Process.spawn(executable, arguments: [executable] + arguments,
+                                                    environment: env.map { "\($0.key)=\($0.value)" },
+                                                    directory: directory.path, descriptors: [0: null, 1: out, 2: err])
+            return Running(pid: pid, arguments: arguments, outPath: outPath, errPath: errPath)
+        } catch {
+            unlink(outPath); unlink(errPath)
+            throw error
+        }
+    }
+
+    /// Starts one dmypy command line, as `dmypy`, without waiting for it.
+    static func spawnDmypy(_ client: Client, _ arguments: [String], in directory: URL, env: [String: String] = [:]) throws -> Running {
+        switch client {
+        case .ours:
+            return try spawn(executable: ours, arguments: arguments, in: directory, env: environment(env))
+        case .mypy:
+            return try spawn(executable: python, arguments: ["-m", "mypy.dmypy"] + arguments, in: directory, env: environment(env))
+        }
+    }
+
+    /// Waits for a spawned process (at most `timeout` seconds, then kills it and throws) and
+    /// returns what it printed and its exit status.
+    static func collect(_ running: Running, timeout: Double) throws -> Result {
+        defer { unlink(running.outPath); unlink(running.errPath) }
         let deadline = Date().addingTimeInterval(timeout)
-        var termination: DmypySystem.Process.Termination?
-        while termination == nil {
-            termination = DmypySystem.Process.reap(pid)
-            if termination == nil {
-                if Date() > deadline {
-                    kill(pid, SIGKILL)
-                    _ = DmypySystem.Process.wait(pid)
-                    throw HarnessError.timedOut(arguments)
-                }
-                usleep(5_000)
+        while !running.hasEnded {
+            if Date() > deadline {
+                kill(running.pid, SIGKILL)
+                running.termination = DmypySystem.Process.wait(running.pid)
+                throw HarnessError.timedOut(running.arguments)
             }
+            usleep(5_000)
         }
         let status: Int32
-        switch termination! {
+        switch running.termination! {
         case .exited(let code): status = code
         case .signaled(let signal): status = 128 + signal
         }
-        return Result(stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+        return Result(stdout: (try? String(contentsOfFile: running.outPath, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: running.errPath, encoding: .utf8)) ?? "",
                       status: status)
     }
 
