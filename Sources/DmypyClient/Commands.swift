@@ -13,14 +13,16 @@ public struct Client {
         self.statusFile = statusFile
     }
 
-    /// mypy's `request()`: finds the daemon through the status file (unless the caller has just
-    /// read it) and exchanges one request.
+    /// mypy's `request()`: finds the daemon (unless the caller already has) and exchanges one
+    /// request; a user daemon is also told which directory and environment the request is for.
     func request(_ command: String, timeout: Double? = nil, _ fields: JSONObject = [:], progress: Progress? = nil,
-                 connectionName: String? = nil) throws(BadStatus) -> JSONObject {
-        let name: String
-        if let connectionName { name = connectionName } else { name = try StatusFileReader.status(statusFile).connectionName }
-        return DaemonConnection.request(connectionName: name, command: command, timeout: timeout, fields: fields,
-                                        context: context, progress: progress)
+                 target: DaemonTarget? = nil) throws(BadStatus) -> JSONObject {
+        let found: DaemonTarget
+        if let target { found = target } else { found = try DaemonTarget.find(statusFile: statusFile, context: context) }
+        var fields = fields
+        fields.merge(found.routingFields(context))
+        return DaemonConnection.request(connectionName: found.connectionName, command: command, timeout: timeout,
+                                        fields: fields, context: context, progress: progress)
     }
 
     /// Runs a body, turning `BadStatus` into mypy's `fail(message)`.
@@ -45,9 +47,41 @@ public struct Client {
         try startServer(logFile: logFile, timeout: timeout, flags: flags, allowSources: false)
     }
 
+    /// Starts a daemon for this directory: a workspace of the user daemon when there is one,
+    /// otherwise a daemon of its own, as mypy's client does.
     func startServer(logFile: String?, timeout: Int?, flags: [String], allowSources: Bool) throws(ClientExit) {
+        if let socket = DaemonTarget.userSocket(context) {
+            try startWorkspace(socket: socket, logFile: logFile, timeout: timeout, flags: flags, allowSources: allowSources)
+            return
+        }
         try DaemonLauncher.start(.init(statusFile: statusFile, logFile: logFile, timeout: timeout,
                                        flags: flags, allowSources: allowSources), context: context)
+    }
+
+    /// `start` under socket activation: the user daemon opens a workspace for this directory.
+    private func startWorkspace(socket: String, logFile: String?, timeout: Int?, flags: [String], allowSources: Bool) throws(ClientExit) {
+        if logFile != nil {
+            Console.err("dmypy: the user daemon (\(socket)) logs to the journal (journalctl -t dmypy); --log-file is not used\n")
+        }
+        var fields: JSONObject = [
+            "flags": .array(flags.map { .string($0) }),
+            "allow_sources": .bool(allowSources),
+            "stdout_tty": .bool(FileDescriptor.standardOutput.isTerminal),
+            "stderr_tty": .bool(FileDescriptor.standardError.isTerminal),
+        ]
+        if let timeout { fields["timeout"] = .int(timeout) }
+        let reply: JSONObject
+        do {
+            reply = try request(ProtocolExtensions.startCommand, fields, progress: Progress(label: "starting the engine"),
+                                target: .user(socket: socket))
+        } catch {
+            throw Console.fail(error.message)
+        }
+        if let error = reply["error"] { throw Console.fail(PythonRepr.str(error)) }
+        Console.out(reply["out"].map(PythonRepr.str) ?? "")
+        Console.err(reply["err"].map(PythonRepr.str) ?? "")
+        guard reply["ok"]?.boolValue == true else { throw ClientExit(Int32(reply["status"]?.intValue ?? 2)) }
+        Console.print("Daemon started")
     }
 
     public func restart(logFile: String?, timeout: Int?, flags: [String], allowSources: Bool = false) throws(ClientExit) {
@@ -68,7 +102,11 @@ public struct Client {
     }
 
     private func stopThrowingBadStatus() throws(BadStatus) {
-        let response = try request("stop", timeout: 5)
+        let target = try DaemonTarget.find(statusFile: statusFile, context: context)
+        let response = try request("stop", timeout: 5, target: target)
+        if case .user = target, let error = response["error"] {
+            throw BadStatus(message: PythonRepr.str(error))   // no workspace here: nothing was stopped
+        }
         if response["error"] != nil {
             CheckOutput.showStats(response)
             Console.err("Daemon may be busy processing; if this persists, consider \(context.programName) kill\n")
@@ -79,8 +117,18 @@ public struct Client {
 
     public func kill() throws(ClientExit) {
         let pid: pid_t
-        do {
-            pid = try StatusFileReader.status(statusFile).pid
+        do throws(BadStatus) {
+            switch try DaemonTarget.find(statusFile: statusFile, context: context) {
+            case .project(let projectPID, _):
+                pid = projectPID
+            case .user(let socket):
+                let response = try request("status", timeout: 5, target: .user(socket: socket))
+                guard let userPID = response["pid"]?.intValue, userPID > 0 else {
+                    throw BadStatus(message: response["error"].map(PythonRepr.str) ?? "The user daemon did not say its pid")
+                }
+                pid = pid_t(userPID)
+                Console.err("dmypy: killing the user daemon (\(socket)), which serves every project; it starts again on the next request\n")
+            }
         } catch {
             throw Console.fail(error.message)
         }
@@ -94,6 +142,14 @@ public struct Client {
 
     public func status(verbose: Bool, fswatcherDumpFile: String?) throws(ClientExit) {
         try guarding {
+            if case .user(let socket)? = try? DaemonTarget.find(statusFile: statusFile, context: context) {
+                let response = try request("status", timeout: 5, ["fswatcher_dump_file": fswatcherDumpFile.map { .string($0) } ?? .null],
+                                           target: .user(socket: socket))
+                if verbose { CheckOutput.showStats(response) }
+                if let error = response["error"] { throw Console.fail(PythonRepr.str(error)) }
+                Console.print("Daemon is up and running")
+                return
+            }
             let data = try StatusFileReader.read(statusFile)
             if verbose { CheckOutput.showStats(data) }
             _ = try StatusFileReader.check(data)
@@ -120,7 +176,8 @@ public struct Client {
 
     public func run(flags: [String], exportTypes: Bool, verbose: Bool, junitXML: String?, perfStatsFile: String?,
                     logFile: String?, timeout: Int?) throws(ClientExit) {
-        if !isRunning {
+        // A user daemon opens the workspace itself, with these flags, on the first `run`.
+        if !isRunning && DaemonTarget.userSocket(context) == nil {
             try startServer(logFile: logFile, timeout: timeout, flags: flags, allowSources: true)
         }
         try guarding {
@@ -140,9 +197,9 @@ public struct Client {
     /// own: our daemon knows its engine's version (and restarts when it changes on disk), so we
     /// say we are its own client; to a daemon started by mypy's dmypy we send that mypy's version.
     private func runRequest(flags: [String], exportTypes: Bool) throws(BadStatus) -> JSONObject {
-        let (pid, connectionName) = try StatusFileReader.status(statusFile)
+        let target = try DaemonTarget.find(statusFile: statusFile, context: context)
         var fields: JSONObject = ["args": .array(flags.map { .string($0) }), "export_types": .bool(exportTypes)]
-        if let daemonExecutable = FileSystem.readLink("/proc/\(pid)/exe"),
+        if case .project(let pid, _) = target, let daemonExecutable = FileSystem.readLink("/proc/\(pid)/exe"),
            daemonExecutable != FileSystem.readLink("/proc/self/exe") {
             // mypy's own daemon: its interpreter is argv[0] of its command line (a venv's python is a
             // symlink, so /proc/PID/exe would name the base interpreter without mypy).
@@ -153,7 +210,7 @@ public struct Client {
             fields["version"] = ""
             fields[ProtocolExtensions.ourClient] = true
         }
-        return try request("run", fields, progress: Progress(label: "checking"), connectionName: connectionName)
+        return try request("run", fields, progress: Progress(label: "checking"), target: target)
     }
 
     public func recheck(exportTypes: Bool, update: [String]?, remove: [String]?, verbose: Bool, junitXML: String?, perfStatsFile: String?) throws(ClientExit) {

@@ -3,30 +3,57 @@ import DmypySystem
 import DmypyWire
 import Glibc
 
-/// The daemon: one epoll loop owning the listening socket, the clients, the signals, the idle
-/// timer and the workspace's engine.
+/// The daemon: one epoll loop owning the listening socket, the clients, the signals, the timers
+/// and the workspaces' engines.
+///
+/// It runs in one of two modes:
+/// - **project**, as mypy's daemon: started by `dmypy start`/`run` (or `dmypy daemon`) in a
+///   directory, one workspace with the flags it was started with, its own socket, `.dmypy.json`;
+/// - **user**, under systemd socket activation: one daemon serves every project of the user; each
+///   request names its directory and gets that directory's workspace, opened on first use (or by
+///   `start`, with flags) and closed after its own idle time. With no workspace left and nothing
+///   to do for `--timeout` seconds it exits, and systemd keeps the socket for the next request.
 public final class Daemon {
+    enum Mode: Equatable {
+        case project
+        case user
+    }
+
     /// Limits on what clients control.
     public static let maximumConnections = 256
     public static let maximumRequestSize = 64 * 1024 * 1024
 
-    private let configuration: DaemonConfiguration
-    private let loop: EventLoop
-    private let log: Log
+    let configuration: DaemonConfiguration
+    let loop: EventLoop
+    let log: Log
+    private(set) var mode: Mode = .project
     private var listener: FileDescriptor?
     private var listenerRegistration: EventLoop.Registration?
     private var socketDirectory: String?
     private var privateDirectory = ""
     private(set) var connectionName = ""
-    private var workspace: Workspace?
-    private var connections: [Int: ClientConnection] = [:]
+    var adapterPath = ""
+    /// By directory; the project mode's one workspace is under the daemon's directory.
+    var workspaces: [String: OpenWorkspace] = [:]
+    var connections: [Int: ClientConnection] = [:]
+    var waiters: [Int: (workspace: String, waiter: ConnectionWaiter)] = [:]
+    var hangs: [Int: LoopTimer] = [:]
     private var nextConnectionID = 1
     private var idleTimer: LoopTimer?
+    private var watchdogTimer: LoopTimer?
     private var signals: FileDescriptor?
-    private var hangs: [Int: LoopTimer] = [:]
     private var exitStatus: Int32 = 0
-    private var statusFileWritten = false
-    private let startedAt = Clock.monotonic()
+    var statusFileWritten = false
+    private var lastActivity = Clock.monotonic()
+    private var lastCheck: String?
+    let startedAt = Clock.monotonic()
+
+    /// A workspace and when a client last used it.
+    struct OpenWorkspace {
+        let workspace: Workspace
+        var timeout: Int?
+        var lastUsed: Double
+    }
 
     public init(configuration: DaemonConfiguration) throws(SystemError) {
         self.configuration = configuration
@@ -66,6 +93,7 @@ public final class Daemon {
             try socket.setNonBlocking()
             try socket.setCloseOnExec(true)
             listener = socket
+            mode = .user
             connectionName = (try? UnixSocket.localPath(socket)) ?? ""
             privateDirectory = try FileSystem.makeTemporaryDirectory(prefix: "dmypy-")
         } else {
@@ -78,24 +106,36 @@ public final class Daemon {
         }
         guard let listener else { return }
         listenerRegistration = try loop.register(listener, .input) { [weak self] _ in self?.acceptConnections() }
-
-        let adapterPath = try EngineAdapter.install(in: privateDirectory)
-        let settings = Workspace.Settings(
-            directory: configuration.directory,
-            environment: configuration.environment,
-            flags: configuration.flags,
-            allowSources: configuration.allowSources,
-            stdoutTTY: configuration.stdoutTTY,
-            stderrTTY: configuration.stderrTTY
-        )
-        let workspace = Workspace(settings: settings, loop: loop, log: log, adapterPath: adapterPath)
-        self.workspace = workspace
-        workspace.onFirstStart = { [weak self] reply in self?.engineStarted(reply) }
+        adapterPath = try EngineAdapter.install(in: privateDirectory)
         idleTimer = try LoopTimer(loop: loop) { [weak self] in self?.idleTimeout() }
-        log.info("Daemon starting", fields: ["DIRECTORY": configuration.directory, "SOCKET": connectionName])
-        workspace.start()
+        if let interval = Systemd.watchdogInterval() {
+            // systemd asks for a ping at least every `interval`: every half of it, as sd_watchdog_enabled(3) advises.
+            watchdogTimer = try LoopTimer(loop: loop) { Systemd.notify("WATCHDOG=1") }
+            watchdogTimer?.schedule(after: interval / 2, interval: interval / 2)
+        }
+
+        switch mode {
+        case .user:
+            log.info("Daemon ready, serving the user's projects", fields: ["SOCKET": connectionName])
+            Systemd.notify("READY=1")
+            updateServiceStatus()
+            armIdleTimer()
+        case .project:
+            log.info("Daemon starting", fields: ["DIRECTORY": configuration.directory, "SOCKET": connectionName])
+            let workspace = openWorkspace(Workspace.Settings(
+                directory: configuration.directory,
+                environment: configuration.environment,
+                flags: configuration.flags,
+                allowSources: configuration.allowSources,
+                stdoutTTY: configuration.stdoutTTY,
+                stderrTTY: configuration.stderrTTY
+            ), timeout: configuration.timeout)
+            workspace.onFirstStart = { [weak self] reply in self?.engineStarted(reply) }
+            workspace.start()
+        }
     }
 
+    /// The project mode's workspace came up (or did not): write the status file and serve.
     private func engineStarted(_ reply: JSONObject) {
         guard reply["ok"]?.boolValue == true else {
             reportStart(reply)
@@ -113,8 +153,10 @@ public final class Daemon {
             return
         }
         reportStart(reply)
-        Systemd.notify("READY=1\nSTATUS=Serving \(configuration.directory)")
-        log.info("Daemon ready", fields: ["PYTHON": workspace?.interpreter?.path ?? "", "MYPY_VERSION": workspace?.interpreter?.mypyVersion ?? ""])
+        Systemd.notify("READY=1")
+        updateServiceStatus()
+        let interpreter = workspaces.values.first?.workspace.interpreter
+        log.info("Daemon ready", fields: ["PYTHON": interpreter?.path ?? "", "MYPY_VERSION": interpreter?.mypyVersion ?? ""])
         armIdleTimer()
     }
 
@@ -137,29 +179,14 @@ public final class Daemon {
         guard let signals else { return }
         while let signal = try? SignalFD.next(signals) {
             log.info("Received signal \(signal); shutting down")
-            shutDown(reason: "Daemon is shutting down (signal \(signal))", removeStatusFile: true)
+            shutDown(reason: "Daemon is shutting down (signal \(signal))")
         }
     }
 
-    private func idleTimeout() {
-        guard connections.isEmpty, !(workspace?.isBusy ?? false) else { return }
-        log.info("No request for \(configuration.timeout ?? 0) s; exiting")
-        shutDown(reason: "Daemon timed out", removeStatusFile: true)
-    }
-
-    private func armIdleTimer() {
-        guard let timeout = configuration.timeout, timeout > 0 else { return }
-        if connections.isEmpty && !(workspace?.isBusy ?? false) {
-            idleTimer?.schedule(after: Double(timeout))
-        } else {
-            idleTimer?.cancel()
-        }
-    }
-
-    /// Stops serving: answers everyone still waiting, stops the engine; the loop then exits.
-    private func shutDown(reason: String, removeStatusFile: Bool) {
+    /// Stops serving: answers everyone still waiting, stops the engines; the loop then exits.
+    func shutDown(reason: String) {
         Systemd.notify("STOPPING=1")
-        if removeStatusFile && statusFileWritten {
+        if statusFileWritten {
             StatusFile.remove(configuration.statusFile, pid: getpid())
             statusFileWritten = false
         }
@@ -167,13 +194,14 @@ public final class Daemon {
             loop.deregister(registration)
             listenerRegistration = nil
         }
-        workspace?.shutdown(reason: reason)
+        for open in workspaces.values { open.workspace.shutdown(reason: reason) }
         for connection in connections.values { connection.close() }
         loop.stop()
     }
 
     private func cleanUp() {
-        workspace?.shutdown(reason: "Daemon stopped")
+        for open in workspaces.values { open.workspace.shutdown(reason: "Daemon stopped") }
+        workspaces.removeAll()
         if statusFileWritten { StatusFile.remove(configuration.statusFile, pid: getpid()) }
         listener?.close()
         if let socketDirectory {
@@ -182,6 +210,110 @@ public final class Daemon {
         FileSystem.remove("\(privateDirectory)/dmypy_engine_adapter.py")
         FileSystem.removeDirectory(privateDirectory)
         log.info("Daemon stopped")
+    }
+
+    // MARK: workspaces
+
+    /// Opens (and starts) a workspace; the caller may set `onFirstStart` before the engine answers.
+    func openWorkspace(_ settings: Workspace.Settings, timeout: Int?) -> Workspace {
+        let workspace = Workspace(settings: settings, loop: loop, log: log, adapterPath: adapterPath)
+        workspace.onCheckDone = { [weak self] status, seconds, summary in
+            self?.checkDone(directory: settings.directory, status: status, seconds: seconds, summary: summary)
+        }
+        workspaces[settings.directory] = OpenWorkspace(workspace: workspace, timeout: timeout, lastUsed: Clock.monotonic())
+        if mode == .user {
+            log.info("Workspace opened", fields: ["DIRECTORY": settings.directory, "FLAGS": settings.flags.joined(separator: " ")])
+            updateServiceStatus()
+        }
+        return workspace
+    }
+
+    /// Closes a user-mode workspace: its engine stops, whoever waits on it gets `reason`.
+    func closeWorkspace(_ directory: String, reason: String) {
+        guard let open = workspaces.removeValue(forKey: directory) else { return }
+        open.workspace.shutdown(reason: reason)
+        log.info("Workspace closed", fields: ["DIRECTORY": directory, "REASON": reason])
+        updateServiceStatus()
+        armIdleTimer()
+    }
+
+    func touch(_ directory: String) {
+        lastActivity = Clock.monotonic()
+        workspaces[directory]?.lastUsed = lastActivity
+    }
+
+    private func checkDone(directory: String, status: Int?, seconds: Double, summary: String) {
+        let time = PythonRepr.float((seconds * 100).rounded() / 100)
+        lastCheck = mode == .user ? "last check \(directory): \(summary) (\(time) s)" : "last check: \(summary) (\(time) s)"
+        updateServiceStatus()
+    }
+
+    /// The line `systemctl --user status dmypy` shows.
+    private func updateServiceStatus() {
+        var text: String
+        switch mode {
+        case .user:
+            text = "Serving \(workspaces.count) workspace\(workspaces.count == 1 ? "" : "s")"
+        case .project:
+            text = "Serving \(configuration.directory)"
+        }
+        if let lastCheck { text += "; " + lastCheck }
+        Systemd.notify("STATUS=\(text)")
+    }
+
+    // MARK: idleness
+
+    /// Project mode: mypy's `--timeout`, no request for that long and nothing running. User
+    /// mode: each workspace closes after its own timeout without a request, and the daemon exits
+    /// once none is left and it has been idle as long.
+    private func idleTimeout() {
+        let now = Clock.monotonic()
+        switch mode {
+        case .project:
+            guard connections.isEmpty, !workspaces.values.contains(where: { $0.workspace.isBusy }) else { return }
+            log.info("No request for \(configuration.timeout ?? 0) s; exiting")
+            shutDown(reason: "Daemon timed out")
+        case .user:
+            let inUse = Set(waiters.values.map(\.workspace))
+            for (directory, open) in workspaces {
+                guard let timeout = open.timeout, timeout > 0, now - open.lastUsed >= Double(timeout),
+                      !open.workspace.isBusy, !inUse.contains(directory) else { continue }
+                closeWorkspace(directory, reason: "Workspace timed out after \(timeout) s without a request")
+            }
+            if workspaces.isEmpty, connections.isEmpty, let timeout = configuration.timeout, timeout > 0,
+               now - lastActivity >= Double(timeout) {
+                log.info("No workspace left and no request for \(timeout) s; exiting (systemd keeps the socket)")
+                shutDown(reason: "Daemon timed out")
+                return
+            }
+            armIdleTimer()
+        }
+    }
+
+    func armIdleTimer() {
+        switch mode {
+        case .project:
+            guard let timeout = configuration.timeout, timeout > 0 else { return }
+            if connections.isEmpty && !workspaces.values.contains(where: { $0.workspace.isBusy }) {
+                idleTimer?.schedule(after: Double(timeout))
+            } else {
+                idleTimer?.cancel()
+            }
+        case .user:
+            let now = Clock.monotonic()
+            var deadlines = workspaces.values.compactMap { open in
+                open.timeout.flatMap { $0 > 0 ? open.lastUsed + Double($0) : nil }
+            }
+            if workspaces.isEmpty, let timeout = configuration.timeout, timeout > 0 {
+                deadlines.append(lastActivity + Double(timeout))
+            }
+            guard let next = deadlines.min() else {
+                idleTimer?.cancel()
+                return
+            }
+            // A busy workspace (a pre-check) is looked at again a second later.
+            idleTimer?.schedule(after: max(next - now, 1))
+        }
     }
 
     // MARK: connections
@@ -207,6 +339,7 @@ public final class Daemon {
                 continue
             }
             connections[id] = connection
+            lastActivity = Clock.monotonic()
             connection.onRequest = { [weak self] connection, request in self?.handle(request, from: connection) }
             connection.onBadRequest = { [weak self] connection, error in self?.reject(connection, error) }
             connection.onClose = { [weak self] connection in self?.closed(connection) }
@@ -221,7 +354,10 @@ public final class Daemon {
     private func closed(_ connection: ClientConnection) {
         connections[connection.id] = nil
         hangs.removeValue(forKey: connection.id)?.close()
-        if let waiter = waiters.removeValue(forKey: connection.id) { workspace?.detach(waiter) }
+        if let (directory, waiter) = waiters.removeValue(forKey: connection.id) {
+            workspaces[directory]?.workspace.detach(waiter)
+            touch(directory)
+        }
         armIdleTimer()
     }
 
@@ -230,76 +366,10 @@ public final class Daemon {
         connection.finish(withMetadata(["error": .string("\(error)")]))
     }
 
-    private func withMetadata(_ response: JSONObject) -> JSONObject {
+    /// `platform` and `python_version`, as mypy's server adds to every response.
+    func withMetadata(_ response: JSONObject, workspace: Workspace? = nil) -> JSONObject {
         var response = response
-        response.merge(workspace?.metadata ?? [:])
-        return response
-    }
-
-    // MARK: requests
-
-    private var waiters: [Int: ConnectionWaiter] = [:]
-
-    private func handle(_ request: JSONObject, from connection: ClientConnection) {
-        guard let commandValue = request["command"] else {
-            connection.finish(withMetadata(["error": "No command found in request"]))
-            return
-        }
-        guard let command = commandValue.stringValue else {
-            connection.finish(withMetadata(["error": "Command is not a string"]))
-            return
-        }
-        var data = request
-        data.removeValue(forKey: "command")
-        switch command {
-        case "status" where data["fswatcher_dump_file"] == nil || data["fswatcher_dump_file"] == .null:
-            connection.finish(withMetadata(status()))
-        case "stop":
-            if statusFileWritten {
-                StatusFile.remove(configuration.statusFile, pid: getpid())
-                statusFileWritten = false
-            }
-            connection.finish(withMetadata([:]))
-            log.info("Stopped by request")
-            shutDown(reason: "Daemon stopped", removeStatusFile: true)
-        case "hang":
-            guard let timer = try? LoopTimer(loop: loop, action: { [weak self, weak connection] in
-                connection?.finish(self?.withMetadata([:]) ?? [:])
-            }) else { return }
-            timer.schedule(after: 100)
-            hangs[connection.id] = timer
-        default:
-            // mypy's server drops these two for all but check/recheck/run, and needs them present.
-            if data["is_tty"] == nil { data["is_tty"] = false }
-            if data["terminal_width"] == nil { data["terminal_width"] = 80 }
-            guard let workspace else { return }
-            // Our extensions never reach mypy, whose commands take the request's fields as arguments.
-            if data.removeValue(forKey: ProtocolExtensions.ourClient)?.isTruthy == true, command == "run" {
-                data["version"] = .string(workspace.interpreter?.mypyVersion ?? "")
-            }
-            data.removeValue(forKey: ProtocolExtensions.workingDirectory)
-            let waiter = ConnectionWaiter(connection: connection)
-            waiters[connection.id] = waiter
-            idleTimer?.cancel()
-            workspace.submit(command: command, data: data, waiter: waiter)
-        }
-    }
-
-    /// mypy's status fields (memory, from /proc instead of psutil) and ours.
-    private func status() -> JSONObject {
-        var response: JSONObject = workspace?.memory() ?? [:]
-        response["pid"] = .int(Int(getpid()))
-        if let workspace {
-            response["engine_pid"] = workspace.enginePID.map { .int(Int($0)) } ?? .null
-            response["engine_starts"] = .int(workspace.engineStarts)
-            response["engine_busy"] = .bool(workspace.isBusy)
-            response["python_executable"] = workspace.interpreter.map { .string($0.path) } ?? .null
-            response["mypy_version"] = workspace.interpreter.map { .string($0.mypyVersion) } ?? .null
-            response["modules_in_graph"] = .int(workspace.modulesInGraph)
-            response["last_check_seconds"] = workspace.lastCheckSeconds.map { .double($0) } ?? .null
-            response.merge(workspace.statusFields())
-        }
-        response["uptime_seconds"] = .double(Clock.monotonic() - startedAt)
+        response.merge((workspace ?? workspaces.values.first?.workspace)?.metadata ?? [:])
         return response
     }
 }

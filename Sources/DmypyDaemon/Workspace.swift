@@ -42,6 +42,8 @@ final class Workspace {
     private(set) var metadata: JSONObject = [:]
     /// Called once with the engine's answer to its first start (the `start` command's outcome).
     var onFirstStart: ((JSONObject) -> Void)?
+    /// Called after each check with its exit status, seconds and mypy's summary line.
+    var onCheckDone: ((_ status: Int?, _ seconds: Double, _ summary: String) -> Void)?
 
     private var queue: [EngineJob] = []
     private var current: EngineJob?
@@ -151,14 +153,16 @@ final class Workspace {
                 }
                 pump()
             } else {
+                // mypy refused its options (a bad flag or config): whoever started the workspace
+                // is told exactly what mypy printed; requests already waiting get it as their error.
                 let err = reply["err"]?.stringValue ?? ""
                 if let report = onFirstStart {
                     onFirstStart = nil
-                    state = .failed(err)
                     report(reply)
-                } else {
-                    fail("dmypy: the engine refused mypy's flags on restart: \(err)", status: 2)
                 }
+                var message = err.isEmpty ? "dmypy: mypy refused its options" : err
+                while message.hasSuffix("\n") { message.removeLast() }
+                fail(message, status: reply["status"]?.intValue ?? 2)
                 engine.terminate()
             }
         case .output(let id, let key, let text):
@@ -197,8 +201,12 @@ final class Workspace {
         if job.buildsState || job.command == "recheck", let seconds = reply["seconds"], case .double(let s) = seconds {
             lastCheckSeconds = s
             lastCheckStatus = response["status"]?.intValue
-            log.info("Check done", fields: ["COMMAND": job.command, "SECONDS": PythonRepr.float((s * 1000).rounded() / 1000),
-                                            "STATUS": "\(lastCheckStatus ?? -1)", "MODULES": "\(modulesInGraph)"])
+            let out = response["out"]?.stringValue ?? ""
+            let summary = out.split(separator: "\n").last.map(String.init) ?? ""
+            log.info("Check done: \(summary)", fields: ["COMMAND": job.command, "SECONDS": PythonRepr.float((s * 1000).rounded() / 1000),
+                                                     "STATUS": "\(lastCheckStatus ?? -1)", "MODULES": "\(modulesInGraph)",
+                                                     "DIRECTORY": settings.directory])
+            onCheckDone?(lastCheckStatus, s, summary)
         }
         response.merge(metadata)
         if job.sharingKey != nil, succeeded, let started = job.generation {

@@ -71,6 +71,11 @@ public enum FileSystem {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
+    public static func isSocket(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
+    }
+
     /// True when the file exists and may be executed by us. `access(2)`
     public static func isExecutable(_ path: String) -> Bool {
         access(path, X_OK) == 0 && isRegularFile(path)

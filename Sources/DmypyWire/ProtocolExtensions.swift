@@ -3,6 +3,11 @@
 public enum ProtocolExtensions {
     /// Set by our client on `run`: the daemon supplies its engine's mypy version.
     public static let ourClient = "dmypy_swift_client"
-    /// The client's working directory (for routing under socket activation).
+    /// The client's working directory: which project a request is for, under socket activation.
     public static let workingDirectory = "cwd"
+    /// The client's environment (`KEY=value` strings), for the engine of a workspace it creates.
+    public static let environment = "dmypy_swift_env"
+    /// Our `start` under socket activation: `flags`, `allow_sources`, `timeout` and the
+    /// client's terminals (`stdout_tty`, `stderr_tty`), as `dmypy start` passes them to a daemon.
+    public static let startCommand = "start"
 }

@@ -57,6 +57,9 @@ enum Harness {
         env["DMYPY_PYTHON"] = python
         env.removeValue(forKey: "MYPY_FORCE_COLOR")
         env.removeValue(forKey: "FORCE_COLOR")
+        // Each test's daemon is its project's own, never a user daemon this machine may run.
+        env.removeValue(forKey: "DMYPY_SOCKET")
+        env.removeValue(forKey: "XDG_RUNTIME_DIR")
         env["COLUMNS"] = "80"
         for (k, v) in extra { env[k] = v }
         return env
