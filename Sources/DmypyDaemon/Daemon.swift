@@ -217,6 +217,7 @@ public final class Daemon {
     /// Opens (and starts) a workspace; the caller may set `onFirstStart` before the engine answers.
     func openWorkspace(_ settings: Workspace.Settings, timeout: Int?) -> Workspace {
         let workspace = Workspace(settings: settings, loop: loop, log: log, adapterPath: adapterPath)
+        workspace.memoryLimitMiB = configuration.engineMemoryLimitMiB
         workspace.onCheckDone = { [weak self] status, seconds, summary in
             self?.checkDone(directory: settings.directory, status: status, seconds: seconds, summary: summary)
         }

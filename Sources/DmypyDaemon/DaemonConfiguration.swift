@@ -1,3 +1,5 @@
+import DmypySystem
+
 /// How `dmypy daemon` was asked to run.
 public struct DaemonConfiguration: Sendable {
     /// Where to write `.dmypy.json`.
@@ -19,6 +21,9 @@ public struct DaemonConfiguration: Sendable {
     /// The working directory and environment the engine runs with.
     public var directory: String
     public var environment: [String]
+    /// The engine is recycled (restarted and warmed again) after a check that leaves it above this
+    /// resident size. mypy's daemon only grows; a week-long session should not.
+    public var engineMemoryLimitMiB: Double = DaemonConfiguration.defaultEngineMemoryLimitMiB()
 
     public init(statusFile: String, timeout: Int?, logFile: String?, flags: [String], allowSources: Bool,
                 readyFD: Int32?, stdoutTTY: Bool, stderrTTY: Bool, directory: String, environment: [String]) {
@@ -38,4 +43,17 @@ public struct DaemonConfiguration: Sendable {
     /// (which is mypy's) has no place for. They are removed before the engine sees the environment.
     public static let allowSourcesVariable = "DMYPY_SWIFT_ALLOW_SOURCES"
     public static let ttyVariable = "DMYPY_SWIFT_CLIENT_TTY"
+    /// The engine memory limit in MiB, when not the default.
+    public static let memoryLimitVariable = "DMYPY_MAX_MEMORY"
+
+    /// A quarter of the machine's memory, between 2 and 8 GiB: room for a large project's
+    /// build, not for a leak to take over a desktop.
+    public static func defaultEngineMemoryLimitMiB() -> Double {
+        let totalMiB = FileSystem.read("/proc/meminfo").flatMap { bytes -> Double? in
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }) else { return nil }
+            return line.split(separator: " ").dropFirst().first.flatMap { Double($0) }.map { $0 / 1024 }
+        } ?? 8192
+        return min(max(totalMiB / 4, 2048), 8192)
+    }
 }

@@ -16,6 +16,8 @@ final class EngineJob {
     let sharingKey: String?
     var waiters: [JobWaiter] = []
     var attempts = 0
+    /// A replay of the last build on a new engine (it must not recycle the engine again).
+    var isWarmUp = false
     /// The change generation when the engine began this job; nil while queued.
     var generation: Int?
     /// What mypy printed so far, for clients that join a job already running.

@@ -63,6 +63,8 @@ final class Workspace {
     private(set) var preChecks = 0
     private(set) var engineRestarts = 0
     private var reportedFallback = false
+    /// The engine's resident size that makes it be recycled after a check.
+    var memoryLimitMiB = Double.infinity
     private var reportedOverflows = 0
 
     init(settings: Settings, loop: EventLoop, log: Log, adapterPath: String) {
@@ -215,6 +217,12 @@ final class Workspace {
             if started == generation { files?.checkedEverything() }
         }
         answer(job, response)
+        if job.buildsState, !job.isWarmUp, let pid = enginePID, let memory = ProcessMemory(pid: pid),
+           memory.rssMiB > memoryLimitMiB {
+            restartEngine(reason: "it uses \(Int(memory.rssMiB)) MiB, over the limit of \(Int(memoryLimitMiB)) MiB (\(DaemonConfiguration.memoryLimitVariable))",
+                          filesChanged: false)
+            return
+        }
         pump()
     }
 
@@ -260,17 +268,21 @@ final class Workspace {
     private func queueWarmUp() {
         if let build = lastBuild, !(queue.first.map { $0.buildsState } ?? false) {
             let warmup = EngineJob(id: takeJobID(), command: build.command, data: build.data)
+            warmup.isWarmUp = true
             queue.insert(warmup, at: 0)
         }
     }
 
     /// Replaces the engine with a fresh one (its configuration changed), keeping every request:
     /// the one in flight runs again on the new engine, after the last build is replayed.
-    private func restartEngine(reason: String) {
+    /// With `filesChanged` false (a recycle), answers already known stay good.
+    private func restartEngine(reason: String, filesChanged: Bool = true) {
         log.info("Restarting the engine: \(reason)")
         engineRestarts += 1
-        generation += 1
-        cachedAnswer = nil
+        if filesChanged {
+            generation += 1
+            cachedAnswer = nil
+        }
         switch state {
         case .starting(let engine), .ready(let engine):
             state = .stopped   // its exit is not a crash

@@ -23,12 +23,19 @@ enum DaemonEntry {
             $0.hasPrefix("\(DaemonConfiguration.allowSourcesVariable)=") || $0.hasPrefix("\(DaemonConfiguration.ttyVariable)=")
         }
         if readyFD != nil { umask(0o027) }   // as mypy's daemonize
-        let configuration = DaemonConfiguration(
+        var configuration = DaemonConfiguration(
             statusFile: statusFile, timeout: timeout, logFile: logFile, flags: flags, allowSources: allowSources,
             readyFD: readyFD,
             stdoutTTY: ttys.map { $0.contains("stdout") } ?? FileDescriptor.standardOutput.isTerminal,
             stderrTTY: ttys.map { $0.contains("stderr") } ?? FileDescriptor.standardError.isTerminal,
             directory: FileSystem.currentDirectory(), environment: environment)
+        if let value = getenv(DaemonConfiguration.memoryLimitVariable) {
+            guard let limit = Double(String(cString: value)), limit > 0 else {
+                FileDescriptor.standardError.writeLine("dmypy: \(DaemonConfiguration.memoryLimitVariable) must be a number of MiB, not '\(String(cString: value))'")
+                return 2
+            }
+            configuration.engineMemoryLimitMiB = limit
+        }
         do {
             return try Daemon(configuration: configuration).run()
         } catch {

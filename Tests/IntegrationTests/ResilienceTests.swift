@@ -1,0 +1,114 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Lost file events, an engine that grows past its memory limit, hostile files and a project
+/// that disappears: each is survived, and the answers stay those of a fresh mypy run.
+@Suite(.serialized) struct ResilienceTests {
+    func freshMypy(_ arguments: [String], in project: URL) throws -> Harness.Result {
+        let cache = NSTemporaryDirectory() + "dmypy-fresh-cache-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        return try Harness.run(executable: Harness.python, arguments: ["-m", "mypy", "--cache-dir", cache] + arguments,
+                               in: project, env: Harness.environment(), timeout: 300)
+    }
+
+    func lines(_ result: Harness.Result) -> Set<String> { Set(result.stdout.split(separator: "\n").map(String.init)) }
+
+    func status(_ project: URL, _ arguments: [String] = []) throws -> [String: String] {
+        let result = try Harness.dmypy(.ours, arguments + ["status", "-v"], in: project)
+        var fields: [String: String] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return fields
+    }
+
+    /// The kernel drops events when its queue overflows; the edit made after that is in no event
+    /// at all, and the next check must still see it.
+    @Test func anOverflowedEventQueueLosesNoEdit() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        #expect(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir).status == 1)
+        let daemon = try Harness.statusFilePID(dir)
+        let limit = Int((try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 16384
+
+        // With the daemon stopped, nothing reads the queue: fill it past its limit (a file creation
+        // queues at least a create and a close-write), then make the edit whose events are dropped.
+        try #require(kill(daemon, SIGSTOP) == 0)
+        defer { kill(daemon, SIGCONT) }
+        for i in 0..<(limit / 2 + 1000) {
+            FileManager.default.createFile(atPath: dir.appendingPathComponent("junk_\(i).txt").path, contents: Data("x".utf8))
+        }
+        let file = dir.appendingPathComponent("b.py")
+        let before = try FileManager.default.attributesOfItem(atPath: file.path)
+        try Harness.write(dir, "b.py", "def f() -> int:\n    return 1234\n")   // same size
+        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
+        #expect(kill(daemon, SIGCONT) == 0)
+
+        let ours = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
+        let fresh = try freshMypy(["a.py", "b.py"], in: dir)
+        #expect(ours.status == fresh.status && lines(ours) == lines(fresh), "ours: \(ours)\nfresh: \(fresh)")
+        let fields = try status(dir)
+        #expect(Int(fields["watcher_overflows"] ?? "") ?? 0 >= 1, "the queue did overflow: \(fields)")
+        #expect(fields["watcher_fallback"] == "None")
+    }
+
+    /// Past its memory limit the engine is recycled after the check: the answer was already
+    /// given, the new engine is warmed with the same build, and the next answers are the same.
+    @Test func anEngineOverItsMemoryLimitIsRecycled() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: ["DMYPY_MAX_MEMORY": "1"]).status == 0)
+        let first = try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py"], in: dir)
+        let fresh = try freshMypy(["a.py", "b.py", "c.py"], in: dir)
+        #expect(first.status == fresh.status && lines(first) == lines(fresh), "\(first)")
+        let fields = try status(dir)
+        #expect(fields["engine_restarts"] == "1" && fields["engine_starts"] == "2", "\(fields)")
+
+        // The same question: answered (from memory, the files have not changed) the same.
+        #expect(try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py"], in: dir) == first)
+        try Harness.write(dir, "b.py", "def f() -> int:\n    return 1\n")
+        let edited = try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py"], in: dir)
+        let freshEdited = try freshMypy(["a.py", "b.py", "c.py"], in: dir)
+        #expect(edited.status == freshEdited.status && lines(edited) == lines(freshEdited), "\(edited)")
+
+        let other = try Harness.project(["x.py": ""])
+        defer { Harness.cleanUp(other) }
+        let bad = try Harness.dmypy(.ours, ["start"], in: other, env: ["DMYPY_MAX_MEMORY": "lots"])
+        #expect(bad.status == 2, "\(bad)")
+    }
+
+    /// Invalid UTF-8, a syntax error and a symlink loop in the tree, then the whole project deleted.
+    @Test func hostileFilesAndADeletedProject() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject.merging(["syntax.py": "def f(:\n    pass\n", "pkg/__init__.py": ""]) { $1 })
+        let statusFile = NSTemporaryDirectory() + "dmypy-status-\(UUID().uuidString.prefix(8)).json"
+        defer { Harness.cleanUp(dir, statusFiles: [statusFile]); unlink(statusFile) }
+        FileManager.default.createFile(atPath: dir.appendingPathComponent("latin.py").path, contents: Data([0x78, 0x20, 0x3D, 0x20, 0x27, 0xE9, 0xFF, 0x27, 0x0A]))
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("pkg/loop").path, withDestinationPath: ".")
+
+        // mypy's own daemon, beside ours in the same directory, is the reference (a daemon reports
+        // blocking errors without mypy's summary line).
+        let theirStatusFile = statusFile + ".mypy"
+        defer { _ = try? Harness.dmypy(.mypy, ["--status-file", theirStatusFile, "kill"], in: URL(fileURLWithPath: NSTemporaryDirectory())) }
+        #expect(try Harness.dmypy(.mypy, ["--status-file", theirStatusFile, "start"], in: dir).status == 0)
+        #expect(try Harness.dmypy(.ours, ["--status-file", statusFile, "start"], in: dir).status == 0)
+        for files in [["latin.py"], ["syntax.py"], ["a.py", "pkg"], ["a.py", "latin.py"]] {
+            let ours = try Harness.dmypy(.ours, ["--status-file", statusFile, "check"] + files, in: dir)
+            let theirs = try Harness.dmypy(.mypy, ["--status-file", theirStatusFile, "check"] + files, in: dir)
+            #expect(ours == theirs, "\(files)\nours: \(ours)\nmypy's dmypy: \(theirs)")
+        }
+
+        try FileManager.default.removeItem(at: dir)
+        let gone = try Harness.dmypy(.ours, ["--status-file", statusFile, "check", "a.py"], in: URL(fileURLWithPath: NSTemporaryDirectory()))
+        #expect(gone.status != 0, "\(gone)")
+        let alive = try Harness.dmypy(.ours, ["--status-file", statusFile, "status"], in: URL(fileURLWithPath: NSTemporaryDirectory()))
+        #expect(alive == .init(stdout: "Daemon is up and running\n", stderr: "", status: 0), "\(alive)")
+        #expect(try Harness.dmypy(.ours, ["--status-file", statusFile, "stop"], in: URL(fileURLWithPath: NSTemporaryDirectory())).status == 0)
+    }
+}
