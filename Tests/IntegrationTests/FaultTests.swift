@@ -63,6 +63,37 @@ import Testing
         #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
     }
 
+    /// Clients that connect and send nothing, or half a request, block nobody.
+    @Test func silentClientsBlockNobody() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        let data = try Data(contentsOf: dir.appendingPathComponent(".dmypy.json"))
+        let path = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["connection_name"] as? String)
+        var silent: [Int32] = []
+        defer { silent.forEach { close($0) } }
+        for i in 0..<5 {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            silent.append(fd)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (j, byte) in path.utf8.enumerated() { raw[j] = byte }
+            }
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(rc == 0)
+            if i % 2 == 1 { _ = [UInt8](frame("{\"command\": \"status\"}").prefix(7)).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } }
+        }
+        let status = try Harness.dmypy(.ours, ["status"], in: dir)
+        #expect(status == .init(stdout: "Daemon is up and running\n", stderr: "", status: 0), "\(status)")
+        let check = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
+        #expect(check.status == 1 && check.stdout.contains("Incompatible types in assignment"), "\(check)")
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+    }
+
     @Test func staleStatusFileOfADeadDaemonIsReplaced() throws {
         try Harness.requireMypy()
         let dir = try Harness.project(sampleProject)
