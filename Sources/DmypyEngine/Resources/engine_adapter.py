@@ -191,7 +191,7 @@ def exit_status(code: object) -> tuple[int, str]:
     return 1, f"{code}\n"
 
 
-GraphEntry = tuple[str | None, tuple[str, ...], tuple[str, ...]]
+GraphEntry = tuple[str | None, frozenset[str], frozenset[str]]
 
 
 class Engine:
@@ -283,15 +283,16 @@ class Engine:
 
     def graph_changes(self, manager: Any) -> dict[str, Any]:
         """What changed in mypy's module graph and search paths since the last reply."""
+        # Sets: mypy appends to a State's dependencies on every fine-grained update (duplicates).
         current: dict[str, GraphEntry] = {
-            name: (state.path, tuple(state.dependencies), tuple(state.suppressed))
+            name: (state.path, frozenset(state.dependencies), frozenset(state.suppressed))
             for name, state in manager.graph.items()
         }
         previous = self.exported
         self.exported = current
         changes: dict[str, Any] = {}
         changed = [
-            [name, entry[0], list(entry[1]), list(entry[2])]
+            [name, entry[0], sorted(entry[1]), sorted(entry[2])]
             for name, entry in current.items()
             if previous.get(name) != entry
         ]
@@ -323,13 +324,16 @@ class Engine:
         if self.server is None or getattr(self.server, "fine_grained_manager", None) is None:
             return  # no build yet: the first one reads every file
         watcher = self.server.fswatcher
-        known = watcher.dump_file_data()
         if message.get("all"):
-            targets = list(known)
+            targets = list(watcher.dump_file_data())
         else:
-            # mypy keys files by the path it found them under, often relative to the project.
-            wanted = {os.path.abspath(str(p)) for p in message.get("paths", [])}
-            targets = [path for path in known if os.path.abspath(path) in wanted]
+            # mypy keys a file by the path it found it under: absolute, or relative to the project
+            # (our working directory). Blanking a name mypy does not watch is harmless: its scan
+            # only looks at the names it watches.
+            targets = []
+            for path in message.get("paths", []):
+                absolute = os.path.abspath(str(path))
+                targets += [absolute, os.path.relpath(absolute)]
         blank = FileData(-1.0, -1, "")
         for path in targets:
             watcher.set_file_data(path, blank)
