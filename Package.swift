@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "dmypy",
-            dependencies: ["DmypyClient", "DmypyDaemon", "DmypyCLI", "DmypyEngine"]
+            dependencies: ["DmypyClient", "DmypyDaemon", "DmypyCLI", "DmypyEngine", "DmypyWire", "DmypySystem"]
         ),
         .testTarget(name: "DmypySystemTests", dependencies: ["DmypySystem"]),
         .testTarget(name: "DmypyWireTests", dependencies: ["DmypyWire"]),

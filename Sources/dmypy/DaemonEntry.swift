@@ -1,5 +1,6 @@
 import DmypyDaemon
 import DmypySystem
+import DmypyWire
 import Glibc
 
 /// `dmypy daemon`: serve in the foreground (also how `start`/`run` launch us in the background).
@@ -31,7 +32,15 @@ enum DaemonEntry {
             directory: FileSystem.currentDirectory(), environment: environment)
         if let value = getenv(DaemonConfiguration.memoryLimitVariable) {
             guard let limit = Double(String(cString: value)), limit > 0 else {
-                FileDescriptor.standardError.writeLine("dmypy: \(DaemonConfiguration.memoryLimitVariable) must be a number of MiB, not '\(String(cString: value))'")
+                let message = "dmypy: \(DaemonConfiguration.memoryLimitVariable) must be a number of MiB, not '\(String(cString: value))'"
+                if let readyFD {
+                    // The starting client prints what we would have printed.
+                    let ready = FileDescriptor(rawValue: readyFD)
+                    try? ready.writeAll(Frame.encode(["ok": false, "out": "", "err": .string(message + "\n"), "status": 2]))
+                    ready.close()
+                } else {
+                    FileDescriptor.standardError.writeLine(message)
+                }
                 return 2
             }
             configuration.engineMemoryLimitMiB = limit

@@ -80,7 +80,7 @@ import Testing
         let other = try Harness.project(["x.py": ""])
         defer { Harness.cleanUp(other) }
         let bad = try Harness.dmypy(.ours, ["start"], in: other, env: ["DMYPY_MAX_MEMORY": "lots"])
-        #expect(bad.status == 2, "\(bad)")
+        #expect(bad == .init(stdout: "", stderr: "dmypy: DMYPY_MAX_MEMORY must be a number of MiB, not 'lots'\n", status: 2), "\(bad)")
     }
 
     /// Invalid UTF-8, a syntax error and a symlink loop in the tree, then the whole project deleted.
