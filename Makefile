@@ -12,7 +12,7 @@ test:
 
 build:
 	tools/bootstrap
-	swift build -c release --product dmypy
+	swift build -c release --static-swift-stdlib --product dmypy
 
 install: build
 	install -D -m 0755 .build/release/dmypy $(DESTDIR)$(PREFIX)/bin/dmypy
