@@ -12,11 +12,12 @@ final class FileTracking {
     enum Reaction: Equatable {
         /// Nothing the build reads changed.
         case nothing
-        /// The configuration, a plugin or mypy changed: a new engine is needed.
+        /// A plugin, a `.pth` file or mypy itself changed: a new engine is needed.
         case restartEngine(reason: String)
         /// Files changed: mypy must look at `paths` again (every file when `everything`), and
-        /// `stale` modules must be checked again. With `rebuild`, a fresh engine is cheaper.
-        case update(paths: [String], everything: Bool, stale: Set<String>, rebuild: Bool)
+        /// `stale` modules must be checked again. With `rebuild`, a fresh engine is cheaper. With
+        /// `configuration`, a config file was among them: mypy's options may have changed.
+        case update(paths: [String], everything: Bool, stale: Set<String>, rebuild: Bool, configuration: Bool)
     }
 
     /// When the last batch was taken and how big it was, for `status -v`.
@@ -31,6 +32,7 @@ final class FileTracking {
     private(set) var lastUpdate: LastUpdate?
     private let directory: String
     private var restartFiles: Set<String> = []
+    private var configFiles: Set<String> = []
     private var searchDirectories: Set<String> = []
     private var namedDirectories: Set<String> = []
     private var watchedDirectories: Set<String> = []
@@ -48,10 +50,12 @@ final class FileTracking {
 
     // MARK: what the engine tells us
 
-    /// The files the engine named at its start (`restart_files`).
-    func setRestartFiles(_ files: [String]) {
-        restartFiles = Set(files.map { PathName.normalize($0, relativeTo: directory) })
-        _ = watcher.watch(files: restartFiles)
+    /// The files the engine named at its start: `restart_files` (plugins, mypy) and
+    /// `config_files` (every place mypy may read its configuration from).
+    func setEngineFiles(restart: [String], config: [String]) {
+        restartFiles = Set(restart.map { PathName.normalize($0, relativeTo: directory) })
+        configFiles = Set(config.map { PathName.normalize($0, relativeTo: directory) })
+        _ = watcher.watch(files: restartFiles.union(configFiles))
     }
 
     /// A fresh engine exports its whole graph again.
@@ -124,7 +128,8 @@ final class FileTracking {
             let projectModules = graph.moduleCount(under: directory)
             rebuild = projectModules > 0 && graph.staleModules.count * 2 > projectModules
         }
-        return .update(paths: touched.sorted(), everything: batch.needsRecrawl, stale: stale, rebuild: rebuild)
+        return .update(paths: touched.sorted(), everything: batch.needsRecrawl, stale: stale, rebuild: rebuild,
+                       configuration: !touched.isDisjoint(with: configFiles))
     }
 
     /// A check of the current files finished: nothing is stale.

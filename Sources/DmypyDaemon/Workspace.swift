@@ -147,7 +147,8 @@ final class Workspace {
         case .started(let reply):
             if reply["ok"]?.boolValue == true {
                 metadata = reply["metadata"]?.objectValue ?? [:]
-                files?.setRestartFiles(reply["restart_files"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                files?.setEngineFiles(restart: reply["restart_files"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                      config: reply["config_files"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 state = .ready(engine)
                 if let report = onFirstStart {
                     onFirstStart = nil
@@ -166,6 +167,12 @@ final class Workspace {
                 while message.hasSuffix("\n") { message.removeLast() }
                 fail(message, status: reply["status"]?.intValue ?? 2)
                 engine.terminate()
+            }
+        case .options(let changed, let reason):
+            if changed {
+                restartEngine(reason: "a configuration file changed and \(reason)")
+            } else {
+                log.info("A configuration file changed; \(reason): the engine keeps its build")
             }
         case .output(let id, let key, let text):
             guard let job = current, job.id == id else { return }
@@ -317,7 +324,7 @@ final class Workspace {
             return
         case .restartEngine(let reason):
             restartEngine(reason: reason)
-        case .update(let paths, let everything, let stale, let rebuild):
+        case .update(let paths, let everything, let stale, let rebuild, let configuration):
             generation += 1
             log.debug("Files changed", fields: ["FILES": "\(paths.count)", "STALE_MODULES": "\(stale.count)",
                                                 "RECRAWL": everything ? "1" : "0"])
@@ -328,8 +335,14 @@ final class Workspace {
             switch state {
             case .starting(let engine), .ready(let engine):
                 engine.send(["op": "invalidate", "paths": .array(paths.map { JSON.string($0) }), "all": .bool(everything)])
+                // Whether mypy's options changed is mypy's to say (what `dmypy run` compares):
+                // editing an unrelated part of pyproject.toml must not cost a rebuild.
+                if configuration { engine.send(["op": "options_changed"]) }
             case .stopped, .failed:
-                break
+                if configuration {
+                    restartEngine(reason: "a configuration file changed")
+                    return
+                }
             }
             preCheck()
         }

@@ -10,6 +10,8 @@ public final class EngineProcess {
     public enum Event {
         /// The reply to `start`: mypy's flags processed and its Server built, or why not.
         case started(JSONObject)
+        /// The answer to `options_changed`: whether mypy's options differ from the running ones.
+        case options(changed: Bool, reason: String)
         /// Text that mypy printed while running request `id` (`key` is "stdout" or "stderr").
         case output(id: Int, key: String, text: String)
         /// The final reply to request `id`.
@@ -130,9 +132,15 @@ public final class EngineProcess {
     }
 
     private func dispatch(_ message: JSONObject) {
-        if message["op"]?.stringValue == "started" {
+        switch message["op"]?.stringValue {
+        case "started":
             onEvent(.started(message))
             return
+        case "options":
+            onEvent(.options(changed: message["changed"]?.boolValue ?? true, reason: message["reason"]?.stringValue ?? ""))
+            return
+        default:
+            break
         }
         guard let id = message["id"]?.intValue else {
             onEvent(.logLine("engine sent an unexpected message: \(JSON.object(message).serialized())"))

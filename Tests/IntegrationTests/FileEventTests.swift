@@ -164,4 +164,24 @@ import Testing
         sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), "after switching to main")
         #expect(try status(dir)["engine_restarts"] == "1", "most of the project changed: a rebuild")
     }
+
+    /// pyproject.toml is also where a project's name and dependencies live: an edit that leaves
+    /// mypy's options as they were keeps the engine and its build; one that changes them restarts it.
+    @Test func configEditsRestartOnlyWhenMypysOptionsChange() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject.merging(["pyproject.toml": "[project]\nname = \"p\"\nversion = \"1\"\n"]) { $1 })
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try freshMypy(["a.py", "c.py"], in: dir), "first")
+
+        try Harness.write(dir, "pyproject.toml", "[project]\nname = \"p\"\nversion = \"2\"\n")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try freshMypy(["a.py", "c.py"], in: dir), "version bump")
+        var fields = try status(dir)
+        #expect(fields["engine_restarts"] == "0" && fields["engine_starts"] == "1", "\(fields)")
+
+        try Harness.write(dir, "pyproject.toml", "[project]\nname = \"p\"\nversion = \"2\"\n\n[tool.mypy]\ndisallow_untyped_defs = true\n")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try freshMypy(["a.py", "c.py"], in: dir), "[tool.mypy] added")
+        fields = try status(dir)
+        #expect(fields["engine_restarts"] == "1" && fields["engine_starts"] == "2", "\(fields)")
+    }
 }

@@ -14,9 +14,11 @@ Messages from the daemon:
   {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool}
   {"op": "request", "id": int, "command": str, "data": {...}}
   {"op": "invalidate", "paths": [str], "all": bool}                (no reply)
+  {"op": "options_changed"}         (a config file was written: are mypy's options different now?)
 Replies:
   {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str,
-   "restart_files": [str], ...}
+   "config_files": [str], "restart_files": [str], ...}
+  {"op": "options", "changed": bool, "reason": str}
   {"id": int, "stdout": str} / {"id": int, "stderr": str}      (while a request runs)
   {"id": int, "final": true, "response": {...}, "crashed": bool, "modules": int, "seconds": float,
    "graph": {"changed": [[module, path, [imports], [missing]]], "removed": [module]},
@@ -199,6 +201,8 @@ class Engine:
         self.channel = channel
         self.server: Any = None
         self.exported: dict[str, GraphEntry] = {}
+        self.flags: list[str] = []
+        self.allow_sources = False
         self.exported_search_dirs: list[str] = []
 
     def start(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +212,7 @@ class Engine:
 
         flags = [str(flag) for flag in message.get("flags", [])]
         allow_sources = bool(message.get("allow_sources", False))
+        self.flags, self.allow_sources = flags, allow_sources
         out, err = io.StringIO(), io.StringIO()
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
@@ -240,8 +245,27 @@ class Engine:
             "mypy_version": __version__,
             "follow_imports": str(options.follow_imports),
             "metadata": self.server._response_metadata(),
+            "config_files": config_files(options),
             "restart_files": restart_files(options),
         }
+
+    def options_changed(self) -> dict[str, Any]:
+        """Whether mypy's options, read again from the flags and config files, differ from the
+        running Server's (mypy's own test in `dmypy run`: `Options.compare_stable`)."""
+        from mypy.dmypy_server import process_start_options
+
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        try:
+            options = process_start_options(self.flags, self.allow_sources)
+        except SystemExit:
+            # Invalid now: a new engine will say exactly why.
+            return {"op": "options", "changed": True, "reason": "the configuration is no longer valid"}
+        finally:
+            sys.stdout, sys.stderr = saved
+        if self.server is None or not options.compare_stable(self.server.options_snapshot):
+            return {"op": "options", "changed": True, "reason": "mypy's options changed"}
+        return {"op": "options", "changed": False, "reason": "mypy's options are the same"}
 
     def request(self, message: dict[str, Any]) -> None:
         """Run one command through mypy's Server, as its serve() loop does for one connection."""
@@ -381,24 +405,31 @@ class Engine:
                 self.request(message)
             elif op == "invalidate":
                 self.invalidate(message)
+            elif op == "options_changed":
+                self.channel.send(self.options_changed())
             else:
                 self.channel.send({"op": "error", "error": f"unexpected message {op!r}"})
 
 
+def config_files(options: Any) -> list[str]:
+    """Files whose change may change mypy's options: any of them appearing, changing or going."""
+    from mypy.defaults import CONFIG_NAMES, SHARED_CONFIG_NAMES, USER_CONFIG_FILES
+
+    files = [os.path.abspath(name) for name in CONFIG_NAMES + SHARED_CONFIG_NAMES]
+    files += USER_CONFIG_FILES
+    if options.config_file:
+        files.append(os.path.abspath(os.path.expanduser(options.config_file)))
+    return files
+
+
 def restart_files(options: Any) -> list[str]:
-    """Files whose change makes the running engine wrong: its config, plugins, mypy itself."""
+    """Files whose change makes the running engine wrong whatever the options: plugins, mypy."""
     import importlib.util
 
     import mypy
-    from mypy.defaults import CONFIG_NAMES, SHARED_CONFIG_NAMES, USER_CONFIG_FILES
 
     files = [os.path.join(os.path.dirname(os.path.abspath(mypy.__file__)), "version.py")]
-    # Any of these appearing or changing can change which configuration mypy reads.
-    files += [os.path.abspath(name) for name in CONFIG_NAMES + SHARED_CONFIG_NAMES]
-    files += USER_CONFIG_FILES
     config_file = options.config_file
-    if config_file:
-        files.append(os.path.abspath(os.path.expanduser(config_file)))
     config_dir = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
     for plugin in options.plugins:
         # As mypy's load_plugins_from_config: a path to a file, or a module name.
