@@ -65,6 +65,10 @@ enum DaemonConnection {
                     return ["error": "Data received is not valid JSON"]
                 }
                 let final = frame.removeValue(forKey: "final")?.isTruthy ?? false
+                if !final, let text = frame[ProtocolExtensions.progress]?.stringValue {
+                    progress?.update(text)
+                    continue
+                }
                 if let out = frame.removeValue(forKey: "stdout"), out.isTruthy {
                     progress?.clear()
                     Console.out(PythonRepr.str(out))

@@ -4,7 +4,7 @@ import DmypySystem
 /// a second, erased when the answer comes. On a pipe nothing is printed, so editors see exactly
 /// mypy's bytes.
 final class Progress {
-    private let label: String
+    private var label: String
     private var started = 0.0
     private var shown = false
 
@@ -14,6 +14,12 @@ final class Progress {
     }
 
     func begin() { started = Clock.monotonic() }
+
+    /// What the daemon says it is doing now.
+    func update(_ label: String) {
+        self.label = label
+        if shown { tick() }
+    }
 
     func tick() {
         let elapsed = Clock.monotonic() - started

@@ -385,6 +385,10 @@ final class ConnectionWaiter: JobWaiter {
         connection?.send([key: .string(text)])
     }
 
+    func jobProgress(_ text: String) {
+        connection?.send([ProtocolExtensions.progress: .string(text)])
+    }
+
     func jobFinished(_ response: JSONObject) {
         connection?.finish(response)
     }

@@ -3,6 +3,8 @@ import DmypyWire
 /// Someone waiting for an engine job: a client connection, or nobody (a warm-up).
 protocol JobWaiter: AnyObject {
     func jobOutput(key: String, text: String)
+    /// What the job waits for now, for a person watching a terminal.
+    func jobProgress(_ text: String)
     func jobFinished(_ response: JSONObject)
 }
 

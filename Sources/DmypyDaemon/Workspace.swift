@@ -268,6 +268,7 @@ final class Workspace {
         }
         queueWarmUp()
         files?.forgetGraph()
+        tellWaiters("mypy crashed; restarting the engine and checking again")
         spawnEngine()
     }
 
@@ -285,6 +286,7 @@ final class Workspace {
     /// With `filesChanged` false (a recycle), answers already known stay good.
     private func restartEngine(reason: String, filesChanged: Bool = true) {
         log.info("Restarting the engine: \(reason)")
+        tellWaiters("restarting the engine: \(reason)")
         engineRestarts += 1
         if filesChanged {
             generation += 1
@@ -402,15 +404,55 @@ final class Workspace {
         if let key = job.sharingKey, let running = current, running.sharingKey == key, running.generation == generation {
             for output in running.output { waiter.jobOutput(key: output.key, text: output.text) }
             running.waiters.append(waiter)
+            waiter.jobProgress(runningText(running))
             return
         }
         if let key = job.sharingKey, let queued = queue.first(where: { $0.sharingKey == key }) {
             queued.waiters.append(waiter)
+            waiter.jobProgress(waitingText(queued))
             return
         }
         job.waiters.append(waiter)
         queue.append(job)
         pump()
+        if current !== job { waiter.jobProgress(waitingText(job)) }
+    }
+
+    // MARK: progress
+
+    /// What a running job is doing, as a person wants to know it.
+    private func runningText(_ job: EngineJob) -> String {
+        guard job.buildsState || job.command == "recheck" else { return "mypy: \(job.command)" }
+        if lastBuild == nil { return "checking: first build, mypy reads every module" }
+        let stale = files?.graph.staleModules.count ?? 0
+        return "checking: \(Self.grouped(modulesInGraph)) modules, \(Self.grouped(stale)) changed or affected"
+    }
+
+    private func waitingText(_ job: EngineJob) -> String {
+        switch state {
+        case .starting, .stopped: return "starting the engine"
+        case .failed: return "the engine has failed"
+        case .ready:
+            let ahead = queue.firstIndex { $0 === job } ?? 0
+            return ahead == 0 ? "waiting for the check in progress" : "waiting for \(ahead + 1) requests ahead"
+        }
+    }
+
+    private func tellWaiters(_ text: String) {
+        for job in (current.map { [$0] } ?? []) + queue {
+            for waiter in job.waiters { waiter.jobProgress(text) }
+        }
+    }
+
+    /// 2168 as "2,168".
+    static func grouped(_ n: Int) -> String {
+        let digits = Array(String(n))
+        var out = ""
+        for (i, d) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(d)
+        }
+        return out
     }
 
     /// A client went away: it no longer waits for anything (the job itself still runs).
@@ -424,6 +466,7 @@ final class Workspace {
         let job = queue.removeFirst()
         current = job
         job.generation = generation
+        for waiter in job.waiters { waiter.jobProgress(runningText(job)) }
         engine.send(["op": "request", "id": .int(job.id), "command": .string(job.command), "data": .object(job.data)])
     }
 

@@ -7,6 +7,9 @@ public enum ProtocolExtensions {
     public static let workingDirectory = "cwd"
     /// The client's environment (`KEY=value` strings), for the engine of a workspace it creates.
     public static let environment = "dmypy_swift_env"
+    /// A non-final frame saying what a waiting request waits for ("checking: 2,168 modules"). mypy's
+    /// client ignores frames without `stdout`/`stderr`; ours shows the text on a terminal.
+    public static let progress = "dmypy_swift_progress"
     /// Our `start` under socket activation: `flags`, `allow_sources`, `timeout` and the
     /// client's terminals (`stdout_tty`, `stderr_tty`), as `dmypy start` passes them to a daemon.
     public static let startCommand = "start"
