@@ -34,7 +34,7 @@ final class Workspace {
 
     let settings: Settings
     private let loop: EventLoop
-    private let log: Log
+    let log: Log
     private let adapterPath: String
     private(set) var interpreter: PythonLocator.Interpreter?
     private(set) var state: EngineState = .stopped
@@ -45,27 +45,27 @@ final class Workspace {
     /// Called after each check with its exit status, seconds and mypy's summary line.
     var onCheckDone: ((_ status: Int?, _ seconds: Double, _ summary: String) -> Void)?
 
-    private var queue: [EngineJob] = []
-    private var current: EngineJob?
+    var queue: [EngineJob] = []
+    var current: EngineJob?
     private var nextJobID = 1
-    private var lastBuild: (command: String, data: JSONObject)?
+    var lastBuild: (command: String, data: JSONObject)?
     private var crashTimes: [Double] = []
     private(set) var engineStarts = 0
     private(set) var modulesInGraph = 0
     private(set) var lastCheckSeconds: Double?
     private(set) var lastCheckStatus: Int?
 
-    private var files: FileTracking?
+    var files: FileTracking?
     /// Bumped by every burst of file changes that matters to the build.
-    private(set) var generation = 0
-    private var cachedAnswer: CachedAnswer?
-    private(set) var answeredFromMemory = 0
-    private(set) var preChecks = 0
+    var generation = 0
+    var cachedAnswer: CachedAnswer?
+    var answeredFromMemory = 0
+    var preChecks = 0
     private(set) var engineRestarts = 0
-    private var reportedFallback = false
+    var reportedFallback = false
     /// The engine's resident size that makes it be recycled after a check.
     var memoryLimitMiB = Double.infinity
-    private var reportedOverflows = 0
+    var reportedOverflows = 0
 
     init(settings: Settings, loop: EventLoop, log: Log, adapterPath: String) {
         self.settings = settings
@@ -284,7 +284,7 @@ final class Workspace {
     /// Replaces the engine with a fresh one (its configuration changed), keeping every request:
     /// the one in flight runs again on the new engine, after the last build is replayed.
     /// With `filesChanged` false (a recycle), answers already known stay good.
-    private func restartEngine(reason: String, filesChanged: Bool = true) {
+    func restartEngine(reason: String, filesChanged: Bool = true) {
         log.info("Restarting the engine: \(reason)")
         tellWaiters("restarting the engine: \(reason)")
         engineRestarts += 1
@@ -310,75 +310,9 @@ final class Workspace {
         start()
     }
 
-    // MARK: file changes
-
-    /// Takes the file events the kernel has queued now. Called before serving a request: a save
-    /// made before the request was sent is in this batch.
-    private func takeFileChanges() {
-        if let batch = files?.watcher.drainNow() { filesChanged(batch) }
-    }
-
-    private func filesChanged(_ batch: ChangeBatch) {
-        guard let files else { return }
-        if batch.needsRecrawl { reportLostEvents(files) }
-        switch files.react(to: batch) {
-        case .nothing:
-            return
-        case .restartEngine(let reason):
-            restartEngine(reason: reason)
-        case .update(let paths, let everything, let stale, let rebuild, let configuration):
-            generation += 1
-            log.debug("Files changed", fields: ["FILES": "\(paths.count)", "STALE_MODULES": "\(stale.count)",
-                                                "RECRAWL": everything ? "1" : "0"])
-            if rebuild {
-                restartEngine(reason: "a checkout changed most of the build")
-                return
-            }
-            switch state {
-            case .starting(let engine), .ready(let engine):
-                engine.send(["op": "invalidate", "paths": .array(paths.map { JSON.string($0) }), "all": .bool(everything)])
-                // Whether mypy's options changed is mypy's to say (what `dmypy run` compares):
-                // editing an unrelated part of pyproject.toml must not cost a rebuild.
-                if configuration { engine.send(["op": "options_changed"]) }
-            case .stopped, .failed:
-                if configuration {
-                    restartEngine(reason: "a configuration file changed")
-                    return
-                }
-            }
-            preCheck()
-        }
-    }
-
-    /// Events were lost or the watcher ran out of watches: say so once per cause, with what it means.
-    private func reportLostEvents(_ files: FileTracking) {
-        let stats = files.watcher.stats
-        if let reason = stats.fallbackReason {
-            guard !reportedFallback else { return }
-            reportedFallback = true
-            log.warning("Out of inotify watches (\(reason)); checks now stat every file of the build, as mypy's daemon does. "
-                        + "Raise fs.inotify.max_user_watches and restart the daemon to get file events back.",
-                        fields: ["WATCHED_DIRECTORIES": "\(stats.directoriesWatched)"])
-        } else if stats.overflows > reportedOverflows {
-            reportedOverflows = stats.overflows
-            log.warning("The kernel dropped file events (inotify queue overflow); mypy will hash every file of the build again",
-                        fields: ["OVERFLOWS": "\(stats.overflows)"])
-        }
-    }
-
-    /// Runs the last build again now, nobody waiting, so its answer is ready when asked for.
-    private func preCheck() {
-        guard let build = lastBuild else { return }
-        let job = EngineJob(id: takeJobID(), command: build.command, data: build.data)
-        guard !queue.contains(where: { $0.sharingKey == job.sharingKey }) else { return }
-        preChecks += 1
-        queue.append(job)
-        pump()
-    }
-
     // MARK: jobs
 
-    private func takeJobID() -> Int {
+    func takeJobID() -> Int {
         defer { nextJobID += 1 }
         return nextJobID
     }
@@ -418,50 +352,13 @@ final class Workspace {
         if current !== job { waiter.jobProgress(waitingText(job)) }
     }
 
-    // MARK: progress
-
-    /// What a running job is doing, as a person wants to know it.
-    private func runningText(_ job: EngineJob) -> String {
-        guard job.buildsState || job.command == "recheck" else { return "mypy: \(job.command)" }
-        if lastBuild == nil { return "checking: first build, mypy reads every module" }
-        let stale = files?.graph.staleModules.count ?? 0
-        return "checking: \(Self.grouped(modulesInGraph)) modules, \(Self.grouped(stale)) changed or affected"
-    }
-
-    private func waitingText(_ job: EngineJob) -> String {
-        switch state {
-        case .starting, .stopped: return "starting the engine"
-        case .failed: return "the engine has failed"
-        case .ready:
-            let ahead = queue.firstIndex { $0 === job } ?? 0
-            return ahead == 0 ? "waiting for the check in progress" : "waiting for \(ahead + 1) requests ahead"
-        }
-    }
-
-    private func tellWaiters(_ text: String) {
-        for job in (current.map { [$0] } ?? []) + queue {
-            for waiter in job.waiters { waiter.jobProgress(text) }
-        }
-    }
-
-    /// 2168 as "2,168".
-    static func grouped(_ n: Int) -> String {
-        let digits = Array(String(n))
-        var out = ""
-        for (i, d) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(d)
-        }
-        return out
-    }
-
     /// A client went away: it no longer waits for anything (the job itself still runs).
     func detach(_ waiter: JobWaiter) {
         current?.waiters.removeAll { $0 === waiter }
         for job in queue { job.waiters.removeAll { $0 === waiter } }
     }
 
-    private func pump() {
+    func pump() {
         guard current == nil, case .ready(let engine) = state, !queue.isEmpty else { return }
         let job = queue.removeFirst()
         current = job
@@ -492,25 +389,5 @@ final class Workspace {
         default: break
         }
         state = .stopped
-    }
-
-    /// The watcher's, the graph's and the answers' state, for `status`.
-    func statusFields() -> JSONObject {
-        var fields = files?.statusFields() ?? ["watcher_fallback": "no watcher"]
-        fields["change_generation"] = .int(generation)
-        fields["answered_from_memory"] = .int(answeredFromMemory)
-        fields["pre_checks"] = .int(preChecks)
-        fields["engine_restarts"] = .int(engineRestarts)
-        return fields
-    }
-
-    /// The engine process's memory, as mypy's `status` reports its own.
-    func memory() -> JSONObject {
-        guard let pid = enginePID, let memory = ProcessMemory(pid: pid) else { return [:] }
-        return [
-            "memory_rss_mib": .double(memory.rssMiB),
-            "memory_vms_mib": .double(memory.vmsMiB),
-            "memory_maxrss_mib": .double(memory.maxRSSMiB),
-        ]
     }
 }

@@ -1,0 +1,24 @@
+import DmypyWire
+
+/// A workspace's part of `dmypy status`.
+extension Workspace {
+    /// The watcher's, the graph's and the answers' state, for `status`.
+    func statusFields() -> JSONObject {
+        var fields = files?.statusFields() ?? ["watcher_fallback": "no watcher"]
+        fields["change_generation"] = .int(generation)
+        fields["answered_from_memory"] = .int(answeredFromMemory)
+        fields["pre_checks"] = .int(preChecks)
+        fields["engine_restarts"] = .int(engineRestarts)
+        return fields
+    }
+
+    /// The engine process's memory, as mypy's `status` reports its own.
+    func memory() -> JSONObject {
+        guard let pid = enginePID, let memory = ProcessMemory(pid: pid) else { return [:] }
+        return [
+            "memory_rss_mib": .double(memory.rssMiB),
+            "memory_vms_mib": .double(memory.vmsMiB),
+            "memory_maxrss_mib": .double(memory.maxRSSMiB),
+        ]
+    }
+}
