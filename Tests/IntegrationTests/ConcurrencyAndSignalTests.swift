@@ -8,19 +8,6 @@ import Testing
 @Suite(.serialized) struct ConcurrencyAndSignalTests {
     // MARK: helpers
 
-    /// `dmypy status -v` as key → value (the values as printed, trimmed).
-    func verboseStatus(_ dir: URL) throws -> [String: String] {
-        let result = try Harness.dmypy(.ours, ["status", "-v"], in: dir, timeout: 60)
-        var fields: [String: String] = [:]
-        for line in result.stdout.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            fields[key] = value
-        }
-        return fields
-    }
-
     /// Whether `pid` is gone (no such process, or a zombie nobody has reaped yet).
     func isGone(_ pid: pid_t) -> Bool {
         if kill(pid, 0) != 0 { return errno == ESRCH }
@@ -134,7 +121,7 @@ import Testing
         #expect(try Harness.statusFilePID(dir) == daemon)
         let status = try Harness.dmypy(.ours, ["status"], in: dir)
         #expect(status == .init(stdout: "Daemon is up and running\n", stderr: "", status: 0), "\(status)")
-        let verbose = try verboseStatus(dir)
+        let verbose = try Harness.verboseStatus(dir)
         #expect(verbose["engine_starts"] == "1", "\(verbose)\nlog:\n\(log(dir))")
         #expect(verbose["engine_busy"] == "False", "\(verbose)")
         #expect(try Harness.dmypy(.ours, twoFiles, in: dir) == expectedTwo)
@@ -276,7 +263,7 @@ import Testing
         var busy = false
         let deadline = Date().addingTimeInterval(120)
         while !busy && !check.hasEnded && Date() < deadline {
-            let fields = try verboseStatus(dir)
+            let fields = try Harness.verboseStatus(dir)
             busy = fields["engine_busy"] == "True"
             if busy, let value = fields["engine_pid"] { engine = pid_t(value) }
             if !busy { usleep(10_000) }

@@ -9,17 +9,9 @@ import Testing
         let data = try Data(contentsOf: project.appendingPathComponent(".dmypy.json"))
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         let path = object["connection_name"] as! String
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = Harness.connectRaw(path)
+        try #require(fd >= 0)
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(rc == 0)
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if hangUp { return [] }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -74,17 +66,9 @@ import Testing
         var silent: [Int32] = []
         defer { silent.forEach { close($0) } }
         for i in 0..<5 {
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = Harness.connectRaw(path)
+            try #require(fd >= 0)
             silent.append(fd)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (j, byte) in path.utf8.enumerated() { raw[j] = byte }
-            }
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            #expect(rc == 0)
             if i % 2 == 1 { _ = [UInt8](frame("{\"command\": \"status\"}").prefix(7)).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } }
         }
         let status = try Harness.dmypy(.ours, ["status"], in: dir)

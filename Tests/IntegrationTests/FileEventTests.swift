@@ -5,41 +5,21 @@ import Testing
 /// The daemon reacts to real edits on disk (real inotify, real mypy): after every kind of change,
 /// its answer equals a fresh `mypy` run's on the same files.
 @Suite(.serialized) struct FileEventTests {
-    /// A fresh, non-daemon mypy run over `arguments`, with its own cache.
-    func freshMypy(_ arguments: [String], in project: URL) throws -> Harness.Result {
-        let cache = NSTemporaryDirectory() + "dmypy-fresh-cache-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: cache) }
-        return try Harness.run(executable: Harness.python, arguments: ["-m", "mypy", "--cache-dir", cache] + arguments,
-                               in: project, env: Harness.environment(), timeout: 300)
-    }
-
     /// The daemon orders messages by its processing order, a fresh run by its own: compare as sets.
     func sameAnswer(_ ours: Harness.Result, _ fresh: Harness.Result, _ step: String) {
-        let lines = { (r: Harness.Result) in Set(r.stdout.split(separator: "\n").map(String.init)) }
         #expect(ours.status == fresh.status, "\(step): exit status differs\nours: \(ours)\nfresh mypy: \(fresh)")
-        #expect(lines(ours) == lines(fresh), "\(step): output differs\nours: \(ours)\nfresh mypy: \(fresh)")
+        #expect(Harness.lines(ours) == Harness.lines(fresh), "\(step): output differs\nours: \(ours)\nfresh mypy: \(fresh)")
         #expect(ours.stderr == fresh.stderr, "\(step)")
-    }
-
-    /// `dmypy status -v` as a dictionary of its `key : value` lines.
-    func status(_ project: URL) throws -> [String: String] {
-        let result = try Harness.dmypy(.ours, ["status", "-v"], in: project)
-        var fields: [String: String] = [:]
-        for line in result.stdout.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return fields
     }
 
     /// Waits (bounded) until the daemon is idle with at least `preChecks` pre-checks started.
     func waitForPreCheck(_ project: URL, atLeast preChecks: Int) throws -> [String: String] {
         let deadline = Date().addingTimeInterval(60)
-        var fields = try status(project)
+        var fields = try Harness.verboseStatus(project)
         while Date() < deadline {
             if Int(fields["pre_checks"] ?? "") ?? 0 >= preChecks && fields["engine_busy"] == "False" { return fields }
             usleep(50_000)
-            fields = try status(project)
+            fields = try Harness.verboseStatus(project)
         }
         Issue.record("no pre-check finished: \(fields)")
         return fields
@@ -50,7 +30,7 @@ import Testing
         let dir = try Harness.project(sampleProject)
         defer { Harness.cleanUp(dir) }
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try freshMypy(["a.py", "b.py"], in: dir), "first check")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try Harness.freshMypy(["a.py", "b.py"], in: dir), "first check")
 
         // "str" -> "int", 'hi' -> 1234: same size; then put the old mtime back, so size and whole-second mtime
         // (all that mypy's own daemon looks at) are both unchanged.
@@ -61,7 +41,7 @@ import Testing
         let after = try FileManager.default.attributesOfItem(atPath: file.path)
         #expect(after[.size] as? Int == before[.size] as? Int)
 
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try freshMypy(["a.py", "b.py"], in: dir), "same-size edit")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try Harness.freshMypy(["a.py", "b.py"], in: dir), "same-size edit")
     }
 
     /// Every kind of change, one after the other, on one running daemon.
@@ -98,12 +78,12 @@ import Testing
             ("directory removed", { try fm.removeItem(at: dir.appendingPathComponent("pkg")) }),
         ]
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), "first check")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), "first check")
         for (name, change) in steps {
             try change()
-            sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), name)
+            sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), name)
         }
-        let fields = try status(dir)
+        let fields = try Harness.verboseStatus(dir)
         #expect(fields["watcher_fallback"] == "None")
         #expect(Int(fields["engine_restarts"] ?? "") ?? 0 >= 2, "config changes restart the engine: \(fields)")
     }
@@ -117,7 +97,7 @@ import Testing
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
         let first = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
         #expect(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir) == first)
-        var fields = try status(dir)
+        var fields = try Harness.verboseStatus(dir)
         #expect(fields["answered_from_memory"] == "1")
         #expect(fields["engine_starts"] == "1")
 
@@ -128,13 +108,13 @@ import Testing
         #expect(fields["graph_stale_modules"] == "0", "\(fields)")
 
         let afterEdit = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
-        sameAnswer(afterEdit, try freshMypy(["a.py", "b.py"], in: dir), "edit, pre-checked")
-        #expect(try status(dir)["answered_from_memory"] == "2", "the pre-check's answer was used")
+        sameAnswer(afterEdit, try Harness.freshMypy(["a.py", "b.py"], in: dir), "edit, pre-checked")
+        #expect(try Harness.verboseStatus(dir)["answered_from_memory"] == "2", "the pre-check's answer was used")
 
         // A recheck is mypy's own (it prints differently from a check), then answered from memory.
         let recheck = try Harness.dmypy(.ours, ["recheck"], in: dir)
         #expect(try Harness.dmypy(.ours, ["recheck"], in: dir) == recheck)
-        #expect(try status(dir)["answered_from_memory"] == "3")
+        #expect(try Harness.verboseStatus(dir)["answered_from_memory"] == "3")
     }
 
     /// A branch switch changes most of the project at once: it settles, then the daemon builds
@@ -159,10 +139,10 @@ import Testing
         try git(["commit", "-q", "-am", "two"])
 
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), "on branch other")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), "on branch other")
         try git(["checkout", "-q", "main"])
-        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try freshMypy(["."], in: dir), "after switching to main")
-        #expect(try status(dir)["engine_restarts"] == "1", "most of the project changed: a rebuild")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), "after switching to main")
+        #expect(try Harness.verboseStatus(dir)["engine_restarts"] == "1", "most of the project changed: a rebuild")
     }
 
     /// pyproject.toml is also where a project's name and dependencies live: an edit that leaves
@@ -172,16 +152,16 @@ import Testing
         let dir = try Harness.project(sampleProject.merging(["pyproject.toml": "[project]\nname = \"p\"\nversion = \"1\"\n"]) { $1 })
         defer { Harness.cleanUp(dir) }
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try freshMypy(["a.py", "c.py"], in: dir), "first")
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try Harness.freshMypy(["a.py", "c.py"], in: dir), "first")
 
         try Harness.write(dir, "pyproject.toml", "[project]\nname = \"p\"\nversion = \"2\"\n")
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try freshMypy(["a.py", "c.py"], in: dir), "version bump")
-        var fields = try status(dir)
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try Harness.freshMypy(["a.py", "c.py"], in: dir), "version bump")
+        var fields = try Harness.verboseStatus(dir)
         #expect(fields["engine_restarts"] == "0" && fields["engine_starts"] == "1", "\(fields)")
 
         try Harness.write(dir, "pyproject.toml", "[project]\nname = \"p\"\nversion = \"2\"\n\n[tool.mypy]\ndisallow_untyped_defs = true\n")
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try freshMypy(["a.py", "c.py"], in: dir), "[tool.mypy] added")
-        fields = try status(dir)
+        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try Harness.freshMypy(["a.py", "c.py"], in: dir), "[tool.mypy] added")
+        fields = try Harness.verboseStatus(dir)
         #expect(fields["engine_restarts"] == "1" && fields["engine_starts"] == "2", "\(fields)")
     }
 }

@@ -158,6 +158,50 @@ enum Harness {
 
     enum HarnessError: Error { case timedOut([String]), noStatusFile }
 
+    /// A fresh, non-daemon mypy run over `arguments`, with a cache of its own.
+    static func freshMypy(_ arguments: [String], in project: URL) throws -> Result {
+        let cache = NSTemporaryDirectory() + "dmypy-fresh-cache-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        return try run(executable: python, arguments: ["-m", "mypy", "--cache-dir", cache] + arguments,
+                       in: project, env: environment(), timeout: 300)
+    }
+
+    /// The lines of a result's stdout, as a set (a daemon orders messages as it processed modules).
+    static func lines(_ result: Result) -> Set<String> { Set(result.stdout.split(separator: "\n").map(String.init)) }
+
+    /// `dmypy status -v` (ours) as key → value, the values as printed.
+    static func verboseStatus(_ project: URL, _ options: [String] = [], env: [String: String] = [:]) throws -> [String: String] {
+        fields(try dmypy(.ours, options + ["status", "-v"], in: project, env: env, timeout: 60))
+    }
+
+    /// The `key : value` lines of a verbose status or check.
+    static func fields(_ result: Result) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return fields
+    }
+
+    /// A Unix stream socket connected to `path` (for tests that speak raw bytes), or -1.
+    static func connectRaw(_ path: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if rc != 0 {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
     /// Stops whatever daemon a project has, by pid, so no test leaves one behind.
     static func cleanUp(_ project: URL, statusFiles: [String] = [".dmypy.json"]) {
         for statusFile in statusFiles {

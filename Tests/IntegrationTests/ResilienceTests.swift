@@ -5,25 +5,6 @@ import Testing
 /// Lost file events, an engine that grows past its memory limit, hostile files and a project
 /// that disappears: each is survived, and the answers stay those of a fresh mypy run.
 @Suite(.serialized) struct ResilienceTests {
-    func freshMypy(_ arguments: [String], in project: URL) throws -> Harness.Result {
-        let cache = NSTemporaryDirectory() + "dmypy-fresh-cache-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: cache) }
-        return try Harness.run(executable: Harness.python, arguments: ["-m", "mypy", "--cache-dir", cache] + arguments,
-                               in: project, env: Harness.environment(), timeout: 300)
-    }
-
-    func lines(_ result: Harness.Result) -> Set<String> { Set(result.stdout.split(separator: "\n").map(String.init)) }
-
-    func status(_ project: URL, _ arguments: [String] = []) throws -> [String: String] {
-        let result = try Harness.dmypy(.ours, arguments + ["status", "-v"], in: project)
-        var fields: [String: String] = [:]
-        for line in result.stdout.split(separator: "\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return fields
-    }
-
     /// The kernel drops events when its queue overflows; the edit made after that is in no event
     /// at all, and the next check must still see it.
     @Test func anOverflowedEventQueueLosesNoEdit() throws {
@@ -50,9 +31,9 @@ import Testing
         #expect(kill(daemon, SIGCONT) == 0)
 
         let ours = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
-        let fresh = try freshMypy(["a.py", "b.py"], in: dir)
-        #expect(ours.status == fresh.status && lines(ours) == lines(fresh), "ours: \(ours)\nfresh: \(fresh)")
-        let fields = try status(dir)
+        let fresh = try Harness.freshMypy(["a.py", "b.py"], in: dir)
+        #expect(ours.status == fresh.status && Harness.lines(ours) == Harness.lines(fresh), "ours: \(ours)\nfresh: \(fresh)")
+        let fields = try Harness.verboseStatus(dir)
         #expect(Int(fields["watcher_overflows"] ?? "") ?? 0 >= 1, "the queue did overflow: \(fields)")
         #expect(fields["watcher_fallback"] == "None")
     }
@@ -65,17 +46,17 @@ import Testing
         defer { Harness.cleanUp(dir) }
         #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: ["DMYPY_MAX_MEMORY": "1"]).status == 0)
         let first = try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py"], in: dir)
-        let fresh = try freshMypy(["a.py", "b.py", "c.py"], in: dir)
-        #expect(first.status == fresh.status && lines(first) == lines(fresh), "\(first)")
-        let fields = try status(dir)
+        let fresh = try Harness.freshMypy(["a.py", "b.py", "c.py"], in: dir)
+        #expect(first.status == fresh.status && Harness.lines(first) == Harness.lines(fresh), "\(first)")
+        let fields = try Harness.verboseStatus(dir)
         #expect(fields["engine_restarts"] == "1" && fields["engine_starts"] == "2", "\(fields)")
 
         // The same question: answered (from memory, the files have not changed) the same.
         #expect(try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py"], in: dir) == first)
         try Harness.write(dir, "b.py", "def f() -> int:\n    return 1\n")
         let edited = try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py"], in: dir)
-        let freshEdited = try freshMypy(["a.py", "b.py", "c.py"], in: dir)
-        #expect(edited.status == freshEdited.status && lines(edited) == lines(freshEdited), "\(edited)")
+        let freshEdited = try Harness.freshMypy(["a.py", "b.py", "c.py"], in: dir)
+        #expect(edited.status == freshEdited.status && Harness.lines(edited) == Harness.lines(freshEdited), "\(edited)")
 
         let other = try Harness.project(["x.py": ""])
         defer { Harness.cleanUp(other) }

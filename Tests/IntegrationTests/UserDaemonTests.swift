@@ -31,12 +31,7 @@ import Testing
         return UserDaemon(runtime: runtime, activator: activator)
     }
 
-    func field(_ name: String, _ result: Harness.Result) -> String? {
-        for line in result.stdout.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + ":") {
-            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
-        }
-        return nil
-    }
+    func field(_ name: String, _ result: Harness.Result) -> String? { Harness.fields(result)[name] }
 
     @Test func projectsGetTheirOwnWorkspacesInOneDaemon() throws {
         try Harness.requireMypy()
