@@ -1,0 +1,57 @@
+import DmypySystem
+
+/// When the daemon, or one of its workspaces, has been idle long enough to go.
+extension Daemon {
+    /// Project mode: mypy's `--timeout`, no request for that long and nothing running. User
+    /// mode: each workspace closes after its own timeout without a request, and the daemon exits
+    /// once none is left and it has been idle as long.
+    func idleTimeout() {
+        let now = Clock.monotonic()
+        switch mode {
+        case .project:
+            guard connections.isEmpty, !workspaces.values.contains(where: { $0.workspace.isBusy }) else { return }
+            log.info("No request for \(configuration.timeout ?? 0) s; exiting")
+            shutDown(reason: "Daemon timed out")
+        case .user:
+            let inUse = Set(waiters.values.map(\.workspace))
+            for (directory, open) in workspaces {
+                guard let timeout = open.timeout, timeout > 0, now - open.lastUsed >= Double(timeout),
+                      !open.workspace.isBusy, !inUse.contains(directory) else { continue }
+                closeWorkspace(directory, reason: "Workspace timed out after \(timeout) s without a request")
+            }
+            if workspaces.isEmpty, connections.isEmpty, let timeout = configuration.timeout, timeout > 0,
+               now - lastActivity >= Double(timeout) {
+                log.info("No workspace left and no request for \(timeout) s; exiting (systemd keeps the socket)")
+                shutDown(reason: "Daemon timed out")
+                return
+            }
+            armIdleTimer()
+        }
+    }
+
+    func armIdleTimer() {
+        switch mode {
+        case .project:
+            guard let timeout = configuration.timeout, timeout > 0 else { return }
+            if connections.isEmpty && !workspaces.values.contains(where: { $0.workspace.isBusy }) {
+                idleTimer?.schedule(after: Double(timeout))
+            } else {
+                idleTimer?.cancel()
+            }
+        case .user:
+            let now = Clock.monotonic()
+            var deadlines = workspaces.values.compactMap { open in
+                open.timeout.flatMap { $0 > 0 ? open.lastUsed + Double($0) : nil }
+            }
+            if workspaces.isEmpty, let timeout = configuration.timeout, timeout > 0 {
+                deadlines.append(lastActivity + Double(timeout))
+            }
+            guard let next = deadlines.min() else {
+                idleTimer?.cancel()
+                return
+            }
+            // A busy workspace (a pre-check) is looked at again a second later.
+            idleTimer?.schedule(after: max(next - now, 1))
+        }
+    }
+}
