@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "DmypyWireTests", dependencies: ["DmypyWire"]),
         .testTarget(name: "DmypyCLITests", dependencies: ["DmypyCLI"], exclude: ["argparse_oracle.py"]),
         .testTarget(name: "DmypyWatchTests", dependencies: ["DmypyWatch", "DmypySystem"]),
+        .testTarget(name: "DmypyDaemonTests", dependencies: ["DmypyDaemon"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["DmypyWire", "DmypySystem", "dmypy"],

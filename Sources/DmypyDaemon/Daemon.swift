@@ -218,6 +218,7 @@ public final class Daemon {
     func openWorkspace(_ settings: Workspace.Settings, timeout: Int?) -> Workspace {
         let workspace = Workspace(settings: settings, loop: loop, log: log, adapterPath: adapterPath)
         workspace.memoryLimitMiB = configuration.engineMemoryLimitMiB
+        workspace.maximumUpdates = configuration.engineMaximumUpdates
         workspace.onCheckDone = { [weak self] status, seconds, summary in
             self?.checkDone(directory: settings.directory, status: status, seconds: seconds, summary: summary)
         }

@@ -24,6 +24,8 @@ public struct DaemonConfiguration: Sendable {
     /// The engine is recycled (restarted and warmed again) after a check that leaves it above this
     /// resident size. mypy's daemon only grows; a week-long session should not.
     public var engineMemoryLimitMiB: Double = DaemonConfiguration.defaultEngineMemoryLimitMiB()
+    /// Replace the engine after this many updates (`EngineAging` also replaces it when it slows down).
+    public var engineMaximumUpdates: Int?
 
     public init(statusFile: String, timeout: Int?, logFile: String?, flags: [String], allowSources: Bool,
                 readyFD: Int32?, stdoutTTY: Bool, stderrTTY: Bool, directory: String, environment: [String]) {
@@ -45,6 +47,8 @@ public struct DaemonConfiguration: Sendable {
     public static let ttyVariable = "DMYPY_SWIFT_CLIENT_TTY"
     /// The engine memory limit in MiB, when not the default.
     public static let memoryLimitVariable = "DMYPY_MAX_MEMORY"
+    /// Updates after which an engine is replaced by a fresh one, when set.
+    public static let recycleAfterVariable = "DMYPY_RECYCLE_AFTER"
 
     /// A quarter of the machine's memory, between 2 and 8 GiB: room for a large project's
     /// build, not for a leak to take over a desktop.

@@ -33,11 +33,11 @@ final class Workspace {
     }
 
     let settings: Settings
-    private let loop: EventLoop
+    let loop: EventLoop
     let log: Log
-    private let adapterPath: String
+    let adapterPath: String
     private(set) var interpreter: PythonLocator.Interpreter?
-    private(set) var state: EngineState = .stopped
+    var state: EngineState = .stopped
     /// `platform` and `python_version`, added to every response as mypy's server does.
     private(set) var metadata: JSONObject = [:]
     /// Called once with the engine's answer to its first start (the `start` command's outcome).
@@ -50,8 +50,8 @@ final class Workspace {
     private var nextJobID = 1
     var lastBuild: (command: String, data: JSONObject)?
     private var crashTimes: [Double] = []
-    private(set) var engineStarts = 0
-    private(set) var modulesInGraph = 0
+    var engineStarts = 0
+    var modulesInGraph = 0
     private(set) var lastCheckSeconds: Double?
     private(set) var lastCheckStatus: Int?
 
@@ -65,6 +65,12 @@ final class Workspace {
     var reportedFallback = false
     /// The engine's resident size that makes it be recycled after a check.
     var memoryLimitMiB = Double.infinity
+    /// How many updates an engine makes before it is replaced, when set (`DMYPY_RECYCLE_AFTER`).
+    var maximumUpdates: Int?
+    var aging = EngineAging()
+    /// A fresh engine warming up to replace an aged one.
+    var standby: StandbyEngine?
+    var engineRecycles = 0
     var reportedOverflows = 0
 
     init(settings: Settings, loop: EventLoop, log: Log, adapterPath: String) {
@@ -114,20 +120,26 @@ final class Workspace {
             engine.onEvent = { [weak self, unowned engine] event in self?.handle(event, from: engine) }
             state = .starting(engine)
             engineStarts += 1
-            engine.send([
-                "op": "start",
-                "flags": .array(settings.flags.map { .string($0) }),
-                "allow_sources": .bool(settings.allowSources),
-                "stdout_tty": .bool(settings.stdoutTTY),
-                "stderr_tty": .bool(settings.stderrTTY),
-            ])
+            aging = EngineAging(maximumUpdates: maximumUpdates)
+            engine.send(startMessage())
             log.info("Engine started", fields: ["ENGINE_PID": "\(engine.pid)", "PYTHON": interpreter.path, "MYPY_VERSION": interpreter.mypyVersion])
         } catch {
             fail("dmypy: could not start the engine \(interpreter.path): \(error)", status: 2)
         }
     }
 
+    func startMessage() -> JSONObject {
+        [
+            "op": "start",
+            "flags": .array(settings.flags.map { .string($0) }),
+            "allow_sources": .bool(settings.allowSources),
+            "stdout_tty": .bool(settings.stdoutTTY),
+            "stderr_tty": .bool(settings.stderrTTY),
+        ]
+    }
+
     private func fail(_ message: String, status: Int) {
+        dropStandby(because: "the workspace failed")
         state = .failed(message)
         log.error(message)
         if let report = onFirstStart {
@@ -142,7 +154,7 @@ final class Workspace {
         }
     }
 
-    private func handle(_ event: EngineProcess.Event, from engine: EngineProcess) {
+    func handle(_ event: EngineProcess.Event, from engine: EngineProcess) {
         switch event {
         case .started(let reply):
             if reply["ok"]?.boolValue == true {
@@ -203,6 +215,7 @@ final class Workspace {
         if let modules = reply["modules"]?.intValue { modulesInGraph = modules }
         files?.apply(reply: reply)
         let succeeded = response["error"] == nil && response["restart"] == nil
+        let isUpdate = job.buildsState && succeeded && !job.isWarmUp && lastBuild != nil
         if job.buildsState, succeeded {
             lastBuild = (job.command, job.data)
             files?.noteBuild(command: job.command, data: job.data)
@@ -230,6 +243,10 @@ final class Workspace {
                           filesChanged: false)
             return
         }
+        if isUpdate, case .double(let seconds)? = reply["seconds"], let reason = aging.record(seconds: seconds) {
+            startStandby(reason: reason)
+        }
+        swapInStandby()
         pump()
     }
 
@@ -247,6 +264,7 @@ final class Workspace {
 
     /// Restarts the engine after a crash, replays the last build, and runs the interrupted job again.
     private func recover(crashText: String) {
+        dropStandby(because: "the current engine crashed; a new one is started anyway")
         let now = Clock.monotonic()
         crashTimes = crashTimes.filter { now - $0 < 60 } + [now]
         state = .stopped
@@ -285,6 +303,7 @@ final class Workspace {
     /// the one in flight runs again on the new engine, after the last build is replayed.
     /// With `filesChanged` false (a recycle), answers already known stay good.
     func restartEngine(reason: String, filesChanged: Bool = true) {
+        dropStandby(because: "the engine is restarted anyway")
         log.info("Restarting the engine: \(reason)")
         tellWaiters("restarting the engine: \(reason)")
         engineRestarts += 1
@@ -375,6 +394,7 @@ final class Workspace {
 
     /// Stops the engine and the watcher, and answers whatever still waits.
     func shutdown(reason: String) {
+        dropStandby(because: "the workspace is shutting down")
         files?.close()
         let everyone = (current.map { [$0] } ?? []) + queue
         current = nil

@@ -33,6 +33,7 @@ extension Workspace {
                 // Whether mypy's options changed is mypy's to say (what `dmypy run` compares):
                 // editing an unrelated part of pyproject.toml must not cost a rebuild.
                 if configuration { engine.send(["op": "options_changed"]) }
+                standby?.engine.send(["op": "invalidate", "paths": .array(paths.map { JSON.string($0) }), "all": .bool(everything)])
             case .stopped, .failed:
                 if configuration {
                     restartEngine(reason: "a configuration file changed")

@@ -9,6 +9,9 @@ extension Workspace {
         fields["answered_from_memory"] = .int(answeredFromMemory)
         fields["pre_checks"] = .int(preChecks)
         fields["engine_restarts"] = .int(engineRestarts)
+        fields["engine_recycles"] = .int(engineRecycles)
+        fields["engine_updates"] = .int(aging.updates)
+        fields["standby_engine_pid"] = standby.map { .int(Int($0.engine.pid)) } ?? .null
         return fields
     }
 

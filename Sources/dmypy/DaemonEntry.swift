@@ -32,18 +32,15 @@ enum DaemonEntry {
             directory: FileSystem.currentDirectory(), environment: environment)
         if let value = getenv(DaemonConfiguration.memoryLimitVariable) {
             guard let limit = Double(String(cString: value)), limit > 0 else {
-                let message = "dmypy: \(DaemonConfiguration.memoryLimitVariable) must be a number of MiB, not '\(String(cString: value))'"
-                if let readyFD {
-                    // The starting client prints what we would have printed.
-                    let ready = FileDescriptor(rawValue: readyFD)
-                    try? ready.writeAll(Frame.encode(["ok": false, "out": "", "err": .string(message + "\n"), "status": 2]))
-                    ready.close()
-                } else {
-                    FileDescriptor.standardError.writeLine(message)
-                }
-                return 2
+                return refuse("dmypy: \(DaemonConfiguration.memoryLimitVariable) must be a number of MiB, not '\(String(cString: value))'", readyFD: readyFD)
             }
             configuration.engineMemoryLimitMiB = limit
+        }
+        if let value = getenv(DaemonConfiguration.recycleAfterVariable) {
+            guard let updates = Int(String(cString: value)), updates > 0 else {
+                return refuse("dmypy: \(DaemonConfiguration.recycleAfterVariable) must be a number of updates, not '\(String(cString: value))'", readyFD: readyFD)
+            }
+            configuration.engineMaximumUpdates = updates
         }
         do {
             return try Daemon(configuration: configuration).run()
@@ -51,6 +48,18 @@ enum DaemonEntry {
             FileDescriptor.standardError.writeLine("dmypy: could not start the daemon: \(error)")
             return 2
         }
+    }
+
+    /// A setting the daemon cannot start with: the starting client prints the message.
+    private static func refuse(_ message: String, readyFD: Int32?) -> Int32 {
+        if let readyFD {
+            let ready = FileDescriptor(rawValue: readyFD)
+            try? ready.writeAll(Frame.encode(["ok": false, "out": "", "err": .string(message + "\n"), "status": 2]))
+            ready.close()
+        } else {
+            FileDescriptor.standardError.writeLine(message)
+        }
+        return 2
     }
 }
 

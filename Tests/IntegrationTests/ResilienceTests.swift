@@ -92,4 +92,42 @@ import Testing
         #expect(alive == .init(stdout: "Daemon is up and running\n", stderr: "", status: 0), "\(alive)")
         #expect(try Harness.dmypy(.ours, ["--status-file", statusFile, "stop"], in: URL(fileURLWithPath: NSTemporaryDirectory())).status == 0)
     }
+
+    /// An aged engine is replaced by a fresh one built in the background: every answer stays
+    /// right through the swap, and edits made while the new one warms up are not lost.
+    @Test func anAgedEngineIsReplacedWithoutAnyoneWaiting() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: ["DMYPY_RECYCLE_AFTER": "2"]).status == 0)
+        let files = ["a.py", "b.py", "c.py"]
+        func checkMatchesFreshMypy(_ step: String) throws {
+            let ours = try Harness.dmypy(.ours, ["check"] + files, in: dir)
+            let fresh = try Harness.freshMypy(files, in: dir)
+            #expect(ours.status == fresh.status && Harness.lines(ours) == Harness.lines(fresh), "\(step)\nours: \(ours)\nfresh: \(fresh)")
+        }
+        try checkMatchesFreshMypy("first")
+        let variants = ["def f() -> int:\n    return 1\n", "def f() -> str:\n    return 'hi'\n"]
+        for i in 0..<4 {
+            try Harness.write(dir, "b.py", variants[i % 2])
+            try checkMatchesFreshMypy("edit \(i)")
+        }
+        // The swap happens once the fresh engine is warm and the old one idle.
+        let deadline = Date().addingTimeInterval(120)
+        var fields = try Harness.verboseStatus(dir)
+        while fields["engine_recycles"] == "0" && Date() < deadline {
+            usleep(50_000)
+            fields = try Harness.verboseStatus(dir)
+        }
+        #expect(Int(fields["engine_recycles"] ?? "") ?? 0 >= 1, "\(fields)")
+        // The new engine sees a same-size edit made within the same second too.
+        let file = dir.appendingPathComponent("b.py")
+        try Harness.write(dir, "b.py", "def f() -> str:\n    return 'hi'\n")
+        try checkMatchesFreshMypy("before the same-size edit")
+        let before = try FileManager.default.attributesOfItem(atPath: file.path)
+        try Harness.write(dir, "b.py", "def f() -> int:\n    return 1234\n")
+        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
+        try checkMatchesFreshMypy("same-size edit after the swap")
+        #expect(try Harness.verboseStatus(dir)["engine_restarts"] == "0")
+    }
 }

@@ -1,0 +1,106 @@
+import DmypyEngine
+import DmypySystem
+import DmypyWire
+
+/// A fresh engine warming up in the background, to replace one that has aged (`EngineAging`).
+final class StandbyEngine {
+    let engine: EngineProcess
+    let reason: String
+    /// The request that builds the last build on it, and the change generation when it was sent.
+    var buildID: Int?
+    var build: (command: String, data: JSONObject)?
+    var generation = 0
+    /// Its build's reply, once it is warm.
+    var reply: JSONObject?
+
+    init(engine: EngineProcess, reason: String) {
+        self.engine = engine
+        self.reason = reason
+    }
+}
+
+/// Replacing an aged engine without making anyone wait: the new one is started beside it and
+/// builds the last build while the old one keeps answering; every file change is passed to both;
+/// when the new one is warm and the old one idle, they are swapped.
+extension Workspace {
+    func startStandby(reason: String) {
+        guard standby == nil, case .ready = state, let build = lastBuild, let interpreter else { return }
+        let engine: EngineProcess
+        do {
+            engine = try EngineProcess(loop: loop, python: interpreter.path, adapterPath: adapterPath,
+                                       directory: settings.directory, environment: settings.environment)
+        } catch {
+            log.warning("Could not start a fresh engine to replace the aged one: \(error)")
+            return
+        }
+        let standby = StandbyEngine(engine: engine, reason: reason)
+        engine.onEvent = { [weak self, unowned standby] event in self?.handleStandby(event, standby) }
+        engine.send(startMessage())
+        let id = takeJobID()
+        standby.buildID = id
+        standby.build = build
+        standby.generation = generation
+        engine.send(["op": "request", "id": .int(id), "command": .string(build.command), "data": .object(build.data)])
+        self.standby = standby
+        log.info("Starting a fresh engine in the background: the current one has aged (\(reason))",
+                 fields: ["ENGINE_PID": "\(engine.pid)"])
+    }
+
+    private func handleStandby(_ event: EngineProcess.Event, _ standby: StandbyEngine) {
+        guard self.standby === standby else { return }
+        switch event {
+        case .started(let reply):
+            if reply["ok"]?.boolValue != true {
+                dropStandby(because: "mypy refused its options: \(reply["err"]?.stringValue ?? "")")
+            }
+        case .finished(let id, let reply):
+            guard id == standby.buildID else { return }
+            let response = reply["response"]?.objectValue ?? [:]
+            if reply["crashed"]?.boolValue == true || response["error"] != nil || response["restart"] != nil {
+                dropStandby(because: "its build failed")
+                return
+            }
+            standby.reply = reply
+            swapInStandby()
+            pump()
+        case .exited(let termination, _):
+            dropStandby(because: "it exited (\(termination.map { "\($0)" } ?? "unknown status"))")
+        case .logLine(let line):
+            log.debug("standby engine: \(line)")
+        case .output, .options:
+            break
+        }
+    }
+
+    /// Swaps the warm standby in, if there is one and the current engine is idle.
+    func swapInStandby() {
+        guard let standby, let reply = standby.reply, current == nil, case .ready(let old) = state else { return }
+        self.standby = nil
+        old.terminate()
+        let engine = standby.engine
+        engine.onEvent = { [weak self, unowned engine] event in self?.handle(event, from: engine) }
+        state = .ready(engine)
+        engineStarts += 1
+        engineRecycles += 1
+        aging = EngineAging(maximumUpdates: maximumUpdates)
+        files?.forgetGraph()
+        files?.apply(reply: reply)
+        if let modules = reply["modules"]?.intValue { modulesInGraph = modules }
+        if let build = standby.build, var response = reply["response"]?.objectValue {
+            // Its build answers the last build's question as the files were when it began.
+            response.merge(metadata)
+            cachedAnswer = CachedAnswer(command: build.command, data: build.data, generation: standby.generation,
+                                        response: response, output: [])
+        }
+        log.info("Replaced the aged engine with a fresh one", fields: ["OLD_ENGINE_PID": "\(old.pid)", "ENGINE_PID": "\(engine.pid)",
+                                                                     "REASON": standby.reason])
+        if standby.generation != generation { preCheck() }
+    }
+
+    func dropStandby(because reason: String) {
+        guard let standby else { return }
+        self.standby = nil
+        standby.engine.terminate()
+        log.warning("Gave up the fresh engine: \(reason)")
+    }
+}
