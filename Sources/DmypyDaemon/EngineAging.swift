@@ -6,9 +6,10 @@
 /// process only grows. A fresh engine built from scratch is fast again. The daemon builds one in
 /// the background and swaps it in when it is warm (`Workspace`), so this costs no waiting.
 ///
-/// The rule: once eight updates have been seen, when the median of the last eight takes more than
-/// four times the engine's fastest update (and more than half a second), or after
-/// `maximumUpdates` updates when that is set (`DMYPY_RECYCLE_AFTER`).
+/// The rule: when the median of the last eight updates takes more than four times the median of
+/// the engine's first eight (and more than half a second), or after `maximumUpdates` updates when
+/// that is set (`DMYPY_RECYCLE_AFTER`). Medians, so that one slow update (an edit of a module
+/// everything imports) or one fast one does not decide.
 struct EngineAging: Equatable {
     static let window = 8
     static let slowdownFactor = 4.0
@@ -16,7 +17,8 @@ struct EngineAging: Equatable {
 
     let maximumUpdates: Int?
     private(set) var updates = 0
-    private(set) var fastest = Double.infinity
+    /// The median of the engine's first `window` updates: what it does when young.
+    private(set) var baseline: Double?
     private var recent: [Double] = []
 
     init(maximumUpdates: Int? = nil) {
@@ -26,7 +28,6 @@ struct EngineAging: Equatable {
     /// Records one incremental update's engine time; returns why the engine should be replaced, or nil.
     mutating func record(seconds: Double) -> String? {
         updates += 1
-        fastest = min(fastest, seconds)
         recent.append(seconds)
         if recent.count > Self.window { recent.removeFirst() }
         if let maximumUpdates, updates >= maximumUpdates {
@@ -34,8 +35,12 @@ struct EngineAging: Equatable {
         }
         guard recent.count == Self.window else { return nil }
         let median = recent.sorted()[Self.window / 2]
-        guard median > Self.noticeableSeconds, median > Self.slowdownFactor * fastest else { return nil }
-        return "its updates now take \(Self.format(median)) s (median of \(Self.window)), its fastest took \(Self.format(fastest)) s"
+        guard let baseline else {
+            self.baseline = median
+            return nil
+        }
+        guard median > Self.noticeableSeconds, median > Self.slowdownFactor * baseline else { return nil }
+        return "its updates now take \(Self.format(median)) s (median of the last \(Self.window)), its first ones took \(Self.format(baseline)) s"
     }
 
     private static func format(_ seconds: Double) -> String {
