@@ -56,7 +56,10 @@ OUTPUT_LIMIT = 4000  # characters of stdout/stderr kept per problem in the repor
 STATUS_KEYS = (
     "engine_starts",
     "engine_restarts",
+    "engine_recycles",
+    "engine_updates",
     "engine_pid",
+    "standby_engine_pid",
     "answered_from_memory",
     "pre_checks",
     "watcher_events",
@@ -561,9 +564,18 @@ def render(soak: Soak, elapsed: float, load: tuple[str, str], interrupted: str |
     st = soak.status_end or soak.status_start
     engine_line = (
         f"engine_starts {st.get('engine_starts', '?')}, engine_restarts {st.get('engine_restarts', '?')}"
+        + (f", engine_recycles {st['engine_recycles']}" if "engine_recycles" in st else "")
         if st
         else "engine_starts/engine_restarts: unavailable (`status -v` failed)"
     )
+    pids = {pid for s in soak.samples for pid in s.engine_pids}
+    engine_rss = [s.engine_rss_mib for s in soak.samples if s.engine_rss_mib is not None]
+    if engine_rss:
+        engine_line += (
+            f"; {len(pids)} distinct engine pid(s) in the samples, engine RSS over the samples "
+            f"min {min(engine_rss):.1f} / max {max(engine_rss):.1f} MiB "
+            "(a sample taken while a standby engine is being built counts both processes)"
+        )
 
     failed = [it for it in soak.iterations if it.rc != 1]
     missed = [it for it in soak.iterations if it.rc == 1 and not it.edit_seen]
