@@ -9,7 +9,12 @@ extension Daemon {
         let now = Clock.monotonic()
         switch mode {
         case .project:
-            guard connections.isEmpty, !workspaces.values.contains(where: { $0.workspace.isBusy }) else { return }
+            guard connections.isEmpty else { return }   // re-armed when the last one closes
+            if workspaces.values.contains(where: { $0.workspace.isBusy }) {
+                // A pre-check of a file change is running: not a request, but let it finish.
+                idleTimer?.schedule(after: 1)
+                return
+            }
             log.info("No request for \(configuration.timeout ?? 0) s; exiting")
             shutDown(reason: "Daemon timed out")
         case .user:
@@ -33,7 +38,7 @@ extension Daemon {
         switch mode {
         case .project:
             guard let timeout = configuration.timeout, timeout > 0 else { return }
-            if connections.isEmpty && !workspaces.values.contains(where: { $0.workspace.isBusy }) {
+            if connections.isEmpty {
                 idleTimer?.schedule(after: Double(timeout))
             } else {
                 idleTimer?.cancel()

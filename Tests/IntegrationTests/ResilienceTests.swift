@@ -130,4 +130,23 @@ import Testing
         try checkMatchesFreshMypy("same-size edit after the swap")
         #expect(try Harness.verboseStatus(dir)["engine_restarts"] == "0")
     }
+
+    /// mypy's `--timeout`: no request for that long and the daemon exits, even when file changes
+    /// kept its engine busy with pre-checks meanwhile.
+    @Test func anIdleDaemonTimesOutAfterPreChecks() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start", "--timeout", "2"], in: dir).status == 0)
+        let pid = try Harness.statusFilePID(dir)
+        #expect(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir).status == 1)
+        for i in 0..<3 {
+            try Harness.write(dir, "b.py", i % 2 == 0 ? "def f() -> int:\n    return 1\n" : "def f() -> str:\n    return ''\n")
+            usleep(300_000)
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while kill(pid, 0) == 0 && Date() < deadline { usleep(50_000) }
+        #expect(kill(pid, 0) != 0, "the daemon is still running long after its --timeout")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(".dmypy.json").path))
+    }
 }
