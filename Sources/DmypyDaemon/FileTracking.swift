@@ -35,9 +35,6 @@ final class FileTracking {
     private var configFiles: Set<String> = []
     private var searchDirectories: Set<String> = []
     private var namedDirectories: Set<String> = []
-    /// Directories that appeared in a watched one: watched, with all below them, from then on, so
-    /// that the files put in them (a new package, say) are seen even when no module lives there yet.
-    private var createdDirectories: Set<String> = []
     private var watchedDirectories: Set<String> = []
     private var watchedRecursively: Set<String> = []
 
@@ -103,11 +100,10 @@ final class FileTracking {
 
     private func rewatch() {
         let directories = graph.directoriesToWatch.union(searchDirectories)
-        let recursive = namedDirectories.union(createdDirectories)
-        guard directories != watchedDirectories || recursive != watchedRecursively else { return }
+        guard directories != watchedDirectories || namedDirectories != watchedRecursively else { return }
         watchedDirectories = directories
-        watchedRecursively = recursive
-        _ = watcher.watch(directories: directories, recursive: recursive)
+        watchedRecursively = namedDirectories
+        _ = watcher.watch(directories: directories, recursive: namedDirectories)
     }
 
     // MARK: what the disk tells us
@@ -121,16 +117,6 @@ final class FileTracking {
             return .restartEngine(reason: "\(file) changed the import paths")
         }
         guard !batch.isEmpty else { return .nothing }
-        // Watched before the pre-check this batch causes: what is created in them before it is
-        // read by mypy, what is created after it is an event.
-        var directories = createdDirectories.union(batch.changed.filter(FileSystem.isDirectory))
-        if !batch.removed.isEmpty { directories = directories.filter(FileSystem.isDirectory) }
-        let roots = namedDirectories.union(directories)
-        directories = directories.filter { path in !roots.contains { $0 != path && PathName.isUnder(path, $0) } }
-        if directories != createdDirectories {
-            createdDirectories = directories
-            rewatch()
-        }
         let stale = batch.needsRecrawl
             ? Set(graph.allModules)
             : graph.stale(afterChanging: batch.changed, removing: batch.removed)

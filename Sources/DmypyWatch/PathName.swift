@@ -37,7 +37,7 @@ public enum PathName {
     }
 
     /// True when `path` is `directory` or lies below it.
-    public static func isUnder(_ path: String, _ directory: String) -> Bool {
+    static func isUnder(_ path: String, _ directory: String) -> Bool {
         if directory == "/" { return path.hasPrefix("/") }
         guard path.hasPrefix(directory) else { return false }
         if path.utf8.count == directory.utf8.count { return true }

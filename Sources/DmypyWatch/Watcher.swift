@@ -11,6 +11,10 @@ import DmypySystem
 /// - `files`: single files such as `mypy.ini` or `pyproject.toml`, through their parent directory
 ///   and a name filter, so an atomic save (a temporary renamed over the file) is seen.
 ///
+/// A directory that appears in a watched source directory (a new package) is watched from then on
+/// with everything below it, as if it were a recursive root, until it goes: watched, then listed,
+/// like one that appears in a recursive tree.
+///
 /// Lost events (`IN_Q_OVERFLOW`, a descriptor we do not know, a failed read) never crash: the watches
 /// are resynchronized with the disk and the next batch has `needsRecrawl`. Running out of watches
 /// (ENOSPC) puts the watcher in a sticky `fallback` state (watchman's poison).
@@ -32,6 +36,10 @@ public final class Watcher {
     private var closed = false
 
     private var directories: Set<String> = []
+    private var wantedRecursiveRoots: Set<String> = []
+    /// Directories that appeared in a watched source directory since it was watched.
+    private var appearedRoots: Set<String> = []
+    /// `wantedRecursiveRoots` and `appearedRoots`.
     private var recursiveRoots: Set<String> = []
     private var walkedRoots: Set<String> = []
     private var fileNames: [String: Set<String>] = [:]
@@ -79,7 +87,8 @@ public final class Watcher {
     @discardableResult
     public func watch(directories: Set<String>, recursive: Set<String> = []) -> [WatchFailure] {
         self.directories = Set(directories.map(Self.absolute))
-        recursiveRoots = Set(recursive.map(Self.absolute))
+        wantedRecursiveRoots = Set(recursive.map(Self.absolute))
+        recursiveRoots = wantedRecursiveRoots.union(appearedRoots)
         walkedRoots.formIntersection(recursiveRoots)
         return reconcile()
     }
@@ -192,7 +201,14 @@ public final class Watcher {
                 if interest.reportsDirectory(event.name) { record(path, exists: false) }
             } else if !mask.isDisjoint(with: [.create, .movedTo]) {
                 if interest.reportsDirectory(event.name) { record(path, exists: true) }
-                if interest.recursive && Self.descends(into: event.name) { _ = walk(path, report: true) }
+                if interest.recursive && Self.descends(into: event.name) {
+                    _ = walk(path, report: true)
+                } else if interest.reportsDirectory(event.name) {
+                    appearedRoots.insert(path)
+                    recursiveRoots.insert(path)
+                    walkedRoots.insert(path)
+                    _ = walk(path, report: true)
+                }
             }
             return
         }
@@ -219,6 +235,7 @@ public final class Watcher {
                 table[watch]?.files = Self.reportedFiles(DirectoryListing.entries(directory.path) ?? [], directory.interest)
             }
         }
+        forgetAppeared { !FileSystem.isDirectory($0) }
         walkedRoots.removeAll()   // every recursive tree is walked again, its listings refreshed
         _ = reconcile()
         debouncer?.noteEvent()
@@ -343,12 +360,20 @@ public final class Watcher {
     /// Stops watching `path` and every directory below it, reporting those directories and the
     /// files known in them as removed.
     private func removeTree(_ path: String) {
+        forgetAppeared { PathName.isUnder($0, path) }
         for watch in table.subtree(path) {
             guard let directory = table.retire(watch) else { continue }
             Inotify.removeWatch(inotify, watch: watch)
             for name in directory.files { record(PathName.join(directory.path, name), exists: false) }
             if !directory.interest.isGit { record(directory.path, exists: false) }
         }
+    }
+
+    private func forgetAppeared(where gone: (String) -> Bool) {
+        let forgotten = appearedRoots.filter(gone)
+        guard !forgotten.isEmpty else { return }
+        appearedRoots.subtract(forgotten)
+        recursiveRoots = wantedRecursiveRoots.union(appearedRoots)
     }
 
     /// What the wanted sets ask of `path`, or nil when it should not be watched.

@@ -161,6 +161,31 @@ import Testing
         #expect(try h.nextBatch().changed == [pkg + "/sub/n.py"])
     }
 
+    /// A package that appears in a watched (not recursive) source directory, its files a moment
+    /// later: it is watched with everything below it from then on, until it is deleted.
+    @Test func directoryAppearingInASourceDirectoryIsWatchedUntilItGoes() throws {
+        let h = try WatchHarness()
+        h.watcher.watch(directories: [h.root])
+        let pkg = h.path("pkg")
+        try makeDirectory(pkg)
+        #expect(try h.nextBatch().changed == [pkg])
+        try write(pkg + "/__init__.py", "")
+        try makeDirectory(pkg + "/sub")
+        try write(pkg + "/sub/m.py", "")
+        let expected: Set = [pkg + "/__init__.py", pkg + "/sub", pkg + "/sub/m.py"]
+        let changes = try h.changes { $0.changed.isSuperset(of: expected) }
+        #expect(changes.changed == expected)
+        #expect(h.watcher.watchedDirectories == [h.root, pkg, pkg + "/sub"])
+        // The wanted sets, given again, keep it.
+        h.watcher.watch(directories: [h.root])
+        try write(pkg + "/sub/n.py", "")
+        #expect(try h.nextBatch().changed == [pkg + "/sub/n.py"])
+        removeTree(pkg)
+        let removed = try h.changes { $0.removed.contains(pkg) }
+        #expect(removed.removed.isSuperset(of: [pkg, pkg + "/__init__.py", pkg + "/sub/m.py", pkg + "/sub/n.py"]))
+        #expect(h.watcher.watchedDirectories == [h.root])
+    }
+
     @Test func deletedDirectory() throws {
         let h = try WatchHarness()
         let pkg = h.path("pkg")
