@@ -142,18 +142,21 @@ public struct Client {
 
     public func status(verbose: Bool, fswatcherDumpFile: String?) throws(ClientExit) {
         try guarding {
-            if case .user(let socket)? = try? DaemonTarget.find(statusFile: statusFile, context: context) {
-                let response = try request("status", timeout: 5, ["fswatcher_dump_file": fswatcherDumpFile.map { .string($0) } ?? .null],
-                                           target: .user(socket: socket))
+            let fields: JSONObject = ["fswatcher_dump_file": fswatcherDumpFile.map { .string($0) } ?? .null]
+            // The status file is read once: what it says decides where to ask, and is shown with -v.
+            let read = Result { () throws(BadStatus) in try StatusFileReader.read(statusFile) }
+            let live = (try? read.get()).flatMap { try? StatusFileReader.check($0) }
+            if live == nil, let socket = DaemonTarget.userSocket(context) {
+                let response = try request("status", timeout: 5, fields, target: .user(socket: socket))
                 if verbose { CheckOutput.showStats(response) }
                 if let error = response["error"] { throw Console.fail(PythonRepr.str(error)) }
                 Console.print("Daemon is up and running")
                 return
             }
-            let data = try StatusFileReader.read(statusFile)
+            let data = try read.get()
             if verbose { CheckOutput.showStats(data) }
-            _ = try StatusFileReader.check(data)
-            let response = try request("status", timeout: 5, ["fswatcher_dump_file": fswatcherDumpFile.map { .string($0) } ?? .null])
+            let (pid, connectionName) = try StatusFileReader.check(data)
+            let response = try request("status", timeout: 5, fields, target: .project(pid: pid, connectionName: connectionName))
             if verbose || response["error"] != nil { CheckOutput.showStats(response) }
             if response["error"] != nil {
                 throw Console.fail("Daemon may be busy processing; if this persists, consider \(context.programName) kill")

@@ -146,7 +146,6 @@ final class FileTracking {
             "watcher_overflows": .int(stats.overflows),
             "watcher_last_overflow": stats.lastOverflow.map { .double($0) } ?? .null,
             "watcher_fallback": stats.fallbackReason.map { .string($0) } ?? .null,
-            "graph_modules": .int(graph.count),
             "graph_stale_modules": .int(graph.staleModules.count),
         ]
         if let lastUpdate {

@@ -100,10 +100,8 @@ import Testing
         defer { Harness.cleanUp(dir) }
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
         let first = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
-        let verbose = try Harness.dmypy(.ours, ["status", "-v"], in: dir)
-        let enginePID = verbose.stdout.split(separator: "\n").first { $0.hasPrefix("engine_pid") }
-            .flatMap { Int32($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
-        let engine = try #require(enginePID, "\(verbose)")
+        let verbose = try Harness.verboseStatus(dir)
+        let engine = try #require(verbose["engine_pid"].flatMap { Int32($0) }, "\(verbose)")
         kill(engine, SIGKILL)
         let second = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
         #expect(second == first, "after the engine was killed:\n\(second)\nbefore:\n\(first)")
