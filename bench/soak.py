@@ -45,6 +45,7 @@ from run import (
     log,
     process_tree,
     read_stat,
+    reports,
     rss_kib,
 )
 
@@ -120,28 +121,12 @@ def pick_leaves(root: Path, modules: int, count: int, probe_rel: str) -> list[st
     return chosen
 
 
-def reports(stdout: str, rel: str, message: str) -> bool:
-    return any(line.startswith(rel + ":") and message in line for line in stdout.splitlines())
-
-
 # --------------------------------------------------------------------------- processes
 
 
 def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid``: /proc/<pid>/task/*/children, else a scan of /proc for the ppid."""
-    found: set[int] = set()
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open(f"/proc/{pid}/task/{task}/children") as f:
-                    found.update(int(c) for c in f.read().split())
-            except OSError:
-                pass
-    except OSError:
-        pass
-    if not found:
-        found.update(st.pid for st in process_tree(pid) if st.ppid == pid)
-    return sorted(found)
+    """Direct children of ``pid``."""
+    return sorted(st.pid for st in process_tree(pid) if st.ppid == pid)
 
 
 def cmdline(pid: int) -> str:
