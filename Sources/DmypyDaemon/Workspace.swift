@@ -33,9 +33,9 @@ final class Workspace {
     }
 
     let settings: Settings
-    let loop: EventLoop
+    private let loop: EventLoop
     let log: Log
-    let adapterPath: String
+    private let adapterPath: String
     private(set) var interpreter: PythonLocator.Interpreter?
     var state: EngineState = .stopped
     /// `platform` and `python_version`, added to every response as mypy's server does.
@@ -115,27 +115,29 @@ final class Workspace {
     private func spawnEngine() {
         guard let interpreter else { return }
         do {
-            let engine = try EngineProcess(loop: loop, python: interpreter.path, adapterPath: adapterPath,
-                                           directory: settings.directory, environment: settings.environment)
+            let engine = try launchEngine(interpreter)
             engine.onEvent = { [weak self, unowned engine] event in self?.handle(event, from: engine) }
             state = .starting(engine)
             engineStarts += 1
             aging = EngineAging(maximumUpdates: maximumUpdates)
-            engine.send(startMessage())
             log.info("Engine started", fields: ["ENGINE_PID": "\(engine.pid)", "PYTHON": interpreter.path, "MYPY_VERSION": interpreter.mypyVersion])
         } catch {
             fail("dmypy: could not start the engine \(interpreter.path): \(error)", status: 2)
         }
     }
 
-    func startMessage() -> JSONObject {
-        [
+    /// A new engine process for this workspace, already asked to start mypy with its flags.
+    func launchEngine(_ interpreter: PythonLocator.Interpreter) throws(SystemError) -> EngineProcess {
+        let engine = try EngineProcess(loop: loop, python: interpreter.path, adapterPath: adapterPath,
+                                       directory: settings.directory, environment: settings.environment)
+        engine.send([
             "op": "start",
             "flags": .array(settings.flags.map { .string($0) }),
             "allow_sources": .bool(settings.allowSources),
             "stdout_tty": .bool(settings.stdoutTTY),
             "stderr_tty": .bool(settings.stderrTTY),
-        ]
+        ])
+        return engine
     }
 
     private func fail(_ message: String, status: Int) {

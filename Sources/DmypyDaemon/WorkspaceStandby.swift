@@ -27,15 +27,13 @@ extension Workspace {
         guard standby == nil, case .ready = state, let build = lastBuild, let interpreter else { return }
         let engine: EngineProcess
         do {
-            engine = try EngineProcess(loop: loop, python: interpreter.path, adapterPath: adapterPath,
-                                       directory: settings.directory, environment: settings.environment)
+            engine = try launchEngine(interpreter)
         } catch {
             log.warning("Could not start a fresh engine to replace the aged one: \(error)")
             return
         }
         let standby = StandbyEngine(engine: engine, reason: reason)
         engine.onEvent = { [weak self, unowned standby] event in self?.handleStandby(event, standby) }
-        engine.send(startMessage())
         let id = takeJobID()
         standby.buildID = id
         standby.build = build
