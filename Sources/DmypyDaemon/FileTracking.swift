@@ -35,8 +35,6 @@ final class FileTracking {
     private var configFiles: Set<String> = []
     private var searchDirectories: Set<String> = []
     private var namedDirectories: Set<String> = []
-    private var watchedDirectories: Set<String> = []
-    private var watchedRecursively: Set<String> = []
 
     init(loop: EventLoop, directory: String) throws(SystemError) {
         self.directory = PathName.normalize(directory)
@@ -98,12 +96,9 @@ final class FileTracking {
         rewatch()
     }
 
+    /// The watcher keeps what it was given and only changes what differs.
     private func rewatch() {
-        let directories = graph.directoriesToWatch.union(searchDirectories)
-        guard directories != watchedDirectories || namedDirectories != watchedRecursively else { return }
-        watchedDirectories = directories
-        watchedRecursively = namedDirectories
-        _ = watcher.watch(directories: directories, recursive: namedDirectories)
+        _ = watcher.watch(directories: graph.directoriesToWatch.union(searchDirectories), recursive: namedDirectories)
     }
 
     // MARK: what the disk tells us
