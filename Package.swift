@@ -21,7 +21,7 @@ let package = Package(
             name: "CSupport",
             path: "CSupport",
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("systemd")]
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         .target(name: "DmypySystem", dependencies: ["CSupport"]),
         .target(name: "DmypyWire"),

@@ -80,7 +80,7 @@ int cs_wexitstatus(int status);
 int cs_wifsignaled(int status);
 int cs_wtermsig(int status);
 
-// MARK: libsystemd
+// MARK: libsystemd (opened on first use; -ELIBACC when it cannot be)
 
 int cs_sd_listen_fds(int unset_environment);
 int cs_sd_notify(int unset_environment, const char *state);
