@@ -11,8 +11,7 @@ test:
 	tools/test
 
 build:
-	tools/bootstrap
-	swift build -c release --static-swift-stdlib --product dmypy
+	tools/build
 
 install: build
 	install -D -m 0755 .build/release/dmypy $(DESTDIR)$(PREFIX)/bin/dmypy
