@@ -110,6 +110,34 @@ import Testing
         #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
     }
 
+    /// The status file's disk is full (a 16 KiB tmpfs, filled, in a private mount namespace):
+    /// `start` says why and exits 2, no half-written or temporary file is left, no daemon lingers.
+    @Test(.enabled(if: SystemdSandbox.unshare != nil && SystemdSandbox.mountNamespacesArePermitted,
+                   "needs unshare and mount namespaces"))
+    func fullDiskUnderTheStatusFileIsExplainedAndLeavesNothing() throws {
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        let full = dir.appendingPathComponent("full")
+        try FileManager.default.createDirectory(at: full, withIntermediateDirectories: true)
+        let script = #"""
+            mount -t tmpfs -o size=16k tmpfs "$1" || exit 99
+            head -c 1048576 /dev/zero > "$1/filler" 2>/dev/null
+            "$2" --status-file "$1/dmypy.json" start -- a.py
+            echo "exit=$?"
+            ls -A "$1"
+            """#
+        let result = try Harness.run(executable: try #require(SystemdSandbox.unshare),
+                                     arguments: ["-m", "--propagation", "private", "sh", "-c", script, "sh", full.path, Harness.ours],
+                                     in: dir, env: Harness.environment(), timeout: 180)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines == ["exit=2", "filler"], "\(result)")
+        #expect(result.stderr.contains("could not write the status file \(full.path)/dmypy.json"), "\(result)")
+        #expect(result.stderr.contains("No space left on device"), "\(result)")
+        let left = Harness.waitForNoProcesses(in: dir)
+        left.forEach { kill($0, SIGKILL) }
+        #expect(left.isEmpty, "processes left in \(dir.path): \(left)")
+    }
+
     @Test func missingMypyIsExplained() throws {
         let dir = try Harness.project(sampleProject)
         defer { Harness.cleanUp(dir) }
