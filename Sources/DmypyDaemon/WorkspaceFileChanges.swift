@@ -51,7 +51,7 @@ extension Workspace {
             guard !reportedFallback else { return }
             reportedFallback = true
             log.warning("Out of inotify watches (\(reason)); checks now stat every file of the build, as mypy's daemon does. "
-                        + "Raise fs.inotify.max_user_watches and restart the daemon to get file events back.",
+                        + "Raise that limit and restart the daemon to get file events back.",
                         fields: ["WATCHED_DIRECTORIES": "\(stats.directoriesWatched)"])
         } else if stats.overflows > reportedOverflows {
             reportedOverflows = stats.overflows

@@ -11,13 +11,13 @@ public struct WatchFailure: Error, Equatable, Sendable, CustomStringConvertible 
         self.error = error
     }
 
-    /// ENOSPC from `inotify_add_watch`: the user's `fs.inotify.max_user_watches` is used up.
+    /// ENOSPC from `inotify_add_watch`: the user's inotify watches are used up.
     public var isOutOfWatches: Bool { error.errno == ENOSPC }
 
     public var description: String {
         if isOutOfWatches {
-            let limit = Watcher.watchLimit().map { " (\($0))" } ?? ""
-            return "Failed to watch '\(path)': the inotify watch limit fs.inotify.max_user_watches\(limit) is reached"
+            let limit = Watcher.watchLimit().map { "\($0.sysctl) (\($0.value))" } ?? "fs.inotify.max_user_watches"
+            return "Failed to watch '\(path)': the inotify watch limit \(limit) is reached"
         }
         return "Failed to watch '\(path)': \(error.reason)"
     }

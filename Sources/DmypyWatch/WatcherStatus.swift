@@ -25,9 +25,18 @@ extension Watcher {
         public var fallbackReason: String?
     }
 
-    /// `fs.inotify.max_user_watches`, or nil when it cannot be read.
-    static func watchLimit() -> Int? {
-        guard let bytes = FileSystem.read("/proc/sys/fs/inotify/max_user_watches") else { return nil }
-        return Int(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace })
+    /// The inotify watch limit that applies to this process and the sysctl that sets it:
+    /// `fs.inotify.max_user_watches`, or this user namespace's `user.max_inotify_watches` when
+    /// that is lower (in a container, say); nil when neither can be read.
+    static func watchLimit() -> (sysctl: String, value: Int)? {
+        let limits: [(sysctl: String, value: Int)] = [
+            ("fs.inotify.max_user_watches", "/proc/sys/fs/inotify/max_user_watches"),
+            ("user.max_inotify_watches", "/proc/sys/user/max_inotify_watches"),
+        ].compactMap { sysctl, path in
+            guard let bytes = FileSystem.read(path),
+                  let value = Int(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }) else { return nil }
+            return (sysctl, value)
+        }
+        return limits.min { $0.value < $1.value }
     }
 }
