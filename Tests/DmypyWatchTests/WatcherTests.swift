@@ -364,8 +364,9 @@ import Testing
     }
 
     /// Running out of watches: sticky fallback with a reason, every later batch asks for a
-    /// recrawl, and no further watch is attempted. (The limit is a root-only sysctl shared by
-    /// every process of the user, so the ENOSPC itself is handed over as the failure `add` builds.)
+    /// recrawl, and no further watch is attempted. (The ENOSPC is handed over as the failure `add`
+    /// builds: this process cannot lower its own limit; ResilienceTests runs a daemon that really
+    /// runs out, in a user namespace with a limit of one watch.)
     @Test func outOfWatchesIsAStickyFallback() throws {
         let h = try WatchHarness()
         h.watcher.watch(directories: [h.root])

@@ -36,6 +36,61 @@ import Testing
         let fields = try Harness.verboseStatus(dir)
         #expect(Int(fields["watcher_overflows"] ?? "") ?? 0 >= 1, "the queue did overflow: \(fields)")
         #expect(fields["watcher_fallback"] == "None")
+        // mypy re-hashed every file and updated only what changed: no crash, no second engine.
+        #expect(fields["engine_starts"] == "1" && fields["engine_restarts"] == "0", "\(fields)")
+    }
+
+    /// Out of inotify watches for real: the daemon runs in a user namespace whose own watch limit
+    /// (`user.max_inotify_watches`, which bounds only that namespace) is one short of what it
+    /// needs, so one directory of the build has no watch and the others still send events. It
+    /// says so once and names that limit, answers nothing from memory, sees every edit (through
+    /// mypy's stat scan, as mypy's daemon does), and mypy does not crash on the recrawls.
+    @Test(.enabled(if: SystemdSandbox.unshare != nil && SystemdSandbox.userNamespacesArePermitted,
+                   "needs unshare and user namespaces"))
+    func runningOutOfInotifyWatchesFallsBackToStatScans() throws {
+        try Harness.requireMypy()
+        // An error inside a function body: mypy's fine-grained update crashed re-checking it when
+        // a recrawl told mypy that every file of the build had changed.
+        let dir = try Harness.project(sampleProject.merging(["pkg/__init__.py": "", "pkg/m.py": "def h() -> int:\n    return 'one'\n"]) { $1 })
+        defer { Harness.cleanUp(dir) }
+        let files = ["a.py", "b.py", "pkg"]
+
+        // How many watches this build needs, from a daemon with the usual limit.
+        #expect(try Harness.dmypy(.ours, ["run", "--"] + files, in: dir).status == 1)
+        let needed = try #require(Int(try Harness.verboseStatus(dir)["watcher_directories"] ?? ""))
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+
+        let log = dir.appendingPathComponent("daemon.log").path
+        let script = #"echo "$1" > /proc/sys/user/max_inotify_watches && exec "$0" start --log-file "$2""#
+        let started = try Harness.run(executable: try #require(SystemdSandbox.unshare),
+                                      arguments: ["-U", "-r", "sh", "-c", script, Harness.ours, "\(needed - 1)", log],
+                                      in: dir, env: Harness.environment(), timeout: 180)
+        try #require(started.status == 0, "\(started)")
+
+        func expectSameAsFreshMypy(_ step: String) throws {
+            let ours = try Harness.dmypy(.ours, ["check"] + files, in: dir)
+            let fresh = try Harness.freshMypy(files, in: dir)
+            #expect(ours.status == fresh.status && Harness.lines(ours) == Harness.lines(fresh), "\(step)\nours: \(ours)\nfresh: \(fresh)")
+        }
+        try expectSameAsFreshMypy("first check")
+        var fields = try Harness.verboseStatus(dir)
+        let reason = fields["watcher_fallback"] ?? ""
+        #expect(reason.hasPrefix("Failed to watch '/") && reason.hasSuffix("': the inotify watch limit user.max_inotify_watches (\(needed - 1)) is reached"), "\(fields)")
+        #expect(fields["watcher_directories"] == "\(needed - 1)", "\(fields)")
+
+        try Harness.write(dir, "pkg/m.py", "def h() -> int:\n    return 1\n")
+        try expectSameAsFreshMypy("edit in pkg/")
+        try Harness.write(dir, "b.py", "def f() -> int:\n    return 12345\n")
+        try expectSameAsFreshMypy("edit of b.py")
+        try expectSameAsFreshMypy("the same check again")
+
+        fields = try Harness.verboseStatus(dir)
+        #expect(Int(fields["pre_checks"] ?? "") ?? 0 >= 1, "the edit of b.py made an event: \(fields)")
+        #expect(fields["answered_from_memory"] == "0", "\(fields)")
+        #expect(fields["engine_starts"] == "1" && fields["engine_restarts"] == "0", "\(fields)")
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+        let logged = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(logged.components(separatedBy: "Out of inotify watches").count == 2, "said once: \(logged)")
     }
 
     /// Past its memory limit the engine is recycled after the check: the answer was already

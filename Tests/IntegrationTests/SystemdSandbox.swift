@@ -59,13 +59,18 @@ final class SystemdSandbox {
     /// False only where making a mount namespace is not permitted (EPERM: not root, or a container
     /// without CAP_SYS_ADMIN), the one case in which the systemd tests are skipped. Anything else
     /// (a missing tool, a failing systemd) lets the test run and fail with the reason.
-    static let mountNamespacesArePermitted: Bool = {
+    static let mountNamespacesArePermitted = unsharePermits(["-m", "--propagation", "private"])
+
+    /// False only where an unprivileged user namespace (`unshare -Ur`) is not permitted.
+    static let userNamespacesArePermitted = unsharePermits(["-U", "-r"])
+
+    private static func unsharePermits(_ options: [String]) -> Bool {
         guard let unshare else { return true }
-        guard let result = try? Harness.run(executable: unshare, arguments: ["-m", "--propagation", "private", "true"],
+        guard let result = try? Harness.run(executable: unshare, arguments: options + ["true"],
                                             in: URL(fileURLWithPath: "/"), env: ProcessInfo.processInfo.environment, timeout: 30)
         else { return true }
         return !(result.status != 0 && result.stderr.contains("Operation not permitted"))
-    }()
+    }
 
     // MARK: start
 

@@ -25,8 +25,9 @@ Replies:
    "search_dirs": [str]}                                       (graph and search_dirs when changed)
 
 `invalidate` is how file events reach mypy: its FileSystemWatcher decides "unchanged" from size and
-whole-second mtime, so the daemon, which saw the write, blanks the recorded state of each written
-file and mypy hashes it again on the next update (a same-size edit within a second is not missed).
+whole-second mtime, so the daemon, which saw the write, makes the recorded mtime of each written
+file impossible and mypy hashes it again on the next update (a same-size edit within a second is
+not missed; a file written back unchanged is not re-checked).
 """
 
 from __future__ import annotations
@@ -342,25 +343,32 @@ class Engine:
         return changes
 
     def invalidate(self, message: dict[str, Any]) -> None:
-        """Make mypy hash these files again on its next update, whatever their size and mtime."""
+        """Make mypy hash these files again on its next update, whatever their size and mtime.
+
+        The size and hash mypy recorded are kept and only the mtime is made impossible: mypy then
+        hashes the file and reports it changed only if its content did. (Blanking the hash too
+        would report every file changed; after a lost-events recrawl that is every module of the
+        build, typeshed's included, and mypy's fine-grained update can crash on that.)
+        """
         from mypy.fswatcher import FileData
 
         if self.server is None or getattr(self.server, "fine_grained_manager", None) is None:
             return  # no build yet: the first one reads every file
         watcher = self.server.fswatcher
+        recorded = watcher.dump_file_data()
         if message.get("all"):
-            targets = list(watcher.dump_file_data())
+            targets = list(recorded)
         else:
             # mypy keys a file by the path it found it under: absolute, or relative to the project
-            # (our working directory). Blanking a name mypy does not watch is harmless: its scan
-            # only looks at the names it watches.
+            # (our working directory). A name mypy has no record of needs nothing: a new file is
+            # reported as changed anyway, and its scan only looks at the names it watches.
             targets = []
             for path in message.get("paths", []):
                 absolute = os.path.abspath(str(path))
                 targets += [absolute, os.path.relpath(absolute)]
-        blank = FileData(-1.0, -1, "")
         for path in targets:
-            watcher.set_file_data(path, blank)
+            if (old := recorded.get(path)) is not None:
+                watcher.set_file_data(path, FileData(-1.0, old[1], old[2]))
 
     def refusal(self, command: str, data: dict[str, Any]) -> str | None:
         """Why mypy cannot take this request as it stands, or None.
