@@ -258,8 +258,7 @@ public struct Client {
 enum ForeignDaemon {
     /// argv[0] of a process, made absolute against its working directory.
     static func argumentZero(_ pid: pid_t) -> String? {
-        guard let bytes = FileSystem.read("/proc/\(pid)/cmdline"), let end = bytes.firstIndex(of: 0), end > 0 else { return nil }
-        let first = String(decoding: bytes[..<end], as: UTF8.self)
+        guard let first = Process.commandLine(pid)?.first, !first.isEmpty else { return nil }
         if first.hasPrefix("/") { return first }
         guard first.contains("/"), let cwd = FileSystem.readLink("/proc/\(pid)/cwd") else { return nil }
         return FileSystem.absolute(first, relativeTo: cwd)

@@ -40,7 +40,20 @@ enum StatusFileReader {
             throw BadStatus(message: "Invalid status file (no connection_name field)")
         }
         guard let name = nameValue.stringValue else { throw BadStatus(message: "connection_name field is not a string") }
+        guard isDaemon(pid_t(pid), connectionName: name) else { throw BadStatus(message: "Daemon has died") }
         return (pid_t(pid), name)
+    }
+
+    /// Whether the live process `pid` can be the daemon the status file names. mypy's client takes
+    /// any live pid for it; but once the daemon is gone (killed, or the machine rebooted) its pid
+    /// is reused, and then mypy's `start` says "Daemon is still alive" until the file is removed
+    /// by hand, and `kill` kills whatever process has that pid now. A daemon has its socket; one
+    /// whose socket a /tmp cleaner removed is still a dmypy process. A process with neither, whose
+    /// command line can be read, is someone else's.
+    static func isDaemon(_ pid: pid_t, connectionName: String) -> Bool {
+        if FileSystem.exists(connectionName) { return true }
+        guard let arguments = Process.commandLine(pid) else { return true }
+        return arguments.contains { $0.contains("dmypy") }
     }
 
     static func status(_ path: String) throws(BadStatus) -> (pid: pid_t, connectionName: String) {

@@ -145,5 +145,13 @@ public enum Process {
         Glibc.kill(pid, 0) == 0 || cs_errno() == EPERM
     }
 
+    /// A process's arguments, argv[0] first, from `/proc/PID/cmdline`; nil when it cannot be read
+    /// (the process is gone, or /proc hides other users' processes).
+    public static func commandLine(_ pid: pid_t) -> [String]? {
+        guard let bytes = FileSystem.read("/proc/\(pid)/cmdline"), !bytes.isEmpty else { return nil }
+        return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast(bytes.last == 0 ? 1 : 0)
+            .map { String(decoding: $0, as: UTF8.self) }
+    }
+
     public static var currentID: pid_t { getpid() }
 }

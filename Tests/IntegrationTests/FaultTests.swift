@@ -94,6 +94,30 @@ import Testing
         #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
     }
 
+    /// The daemon is gone (killed, or the machine rebooted) and its pid now belongs to another
+    /// process, its socket with it. mypy's client takes that process for the daemon: `start` says
+    /// "Daemon is still alive" until the file is removed by hand, and `kill` kills the process.
+    /// Ours says the daemon has died, leaves the process alone, and starts a new daemon.
+    @Test func staleStatusFileWhosePidWasReusedIsReplaced() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        defer { Harness.cleanUp(dir) }
+        let other = try Harness.spawn(executable: "/bin/sleep", arguments: ["600"], in: URL(fileURLWithPath: "/"), env: [:])
+        defer { kill(other.pid, SIGKILL); _ = try? Harness.collect(other, timeout: 10) }
+        let gone = NSTemporaryDirectory() + "dmypy-gone-\(UUID().uuidString.prefix(8))/dmypy.sock"
+        try Harness.write(dir, ".dmypy.json", #"{"pid": \#(other.pid), "connection_name": "\#(gone)"}"#)
+
+        let died = Harness.Result(stdout: "", stderr: "Daemon has died\n", status: 2)
+        #expect(try Harness.dmypy(.ours, ["status"], in: dir) == died)
+        #expect(try Harness.dmypy(.ours, ["kill"], in: dir) == died)
+        #expect(kill(other.pid, 0) == 0, "kill left the other process alone")
+        let run = try Harness.dmypy(.ours, ["run", "--", "a.py", "b.py"], in: dir)
+        #expect(run.status == 1 && run.stdout.hasPrefix("Daemon started\n"), "\(run)")
+        #expect(try Harness.statusFilePID(dir) != other.pid)
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+        #expect(kill(other.pid, 0) == 0)
+    }
+
     @Test func killedEngineIsRestartedAndTheAnswerIsStillRight() throws {
         try Harness.requireMypy()
         let dir = try Harness.project(sampleProject)
