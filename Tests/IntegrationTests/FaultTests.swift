@@ -162,6 +162,41 @@ import Testing
         #expect(left.isEmpty, "processes left in \(dir.path): \(left)")
     }
 
+    /// A read-only project (a read-only bind mount, in a private mount namespace): `start` cannot
+    /// write `.dmypy.json` there and says why; with `--status-file` elsewhere the daemon checks it
+    /// as a fresh mypy run does, since nothing else is written in the project.
+    @Test(.enabled(if: SystemdSandbox.unshare != nil && SystemdSandbox.mountNamespacesArePermitted,
+                   "needs unshare and mount namespaces"))
+    func readOnlyProjectIsCheckedWithAStatusFileElsewhere() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(sampleProject)
+        let statusFile = NSTemporaryDirectory() + "dmypy-status-\(UUID().uuidString.prefix(8)).json"
+        defer { Harness.cleanUp(dir, statusFiles: [statusFile]); unlink(statusFile) }
+        let script = #"""
+            mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 99
+            cd "$1" || exit 98
+            "$2" start -- a.py b.py
+            echo "start=$?"
+            "$2" --status-file "$3" run -- a.py b.py
+            echo "run=$?"
+            "$2" --status-file "$3" stop
+            echo "stop=$?"
+            ls -A
+            """#
+        let result = try Harness.run(executable: try #require(SystemdSandbox.unshare),
+                                     arguments: ["-m", "--propagation", "private", "sh", "-c", script, "sh", dir.path, Harness.ours, statusFile],
+                                     in: dir, env: Harness.environment(), timeout: 180)
+        let fresh = try Harness.freshMypy(["a.py", "b.py"], in: dir)
+        let expected = ["start=2", "Daemon started"] + fresh.stdout.split(separator: "\n").map(String.init)
+            + ["run=\(fresh.status)", "Daemon stopped", "stop=0"] + sampleProject.keys.sorted()
+        #expect(result.stdout.split(separator: "\n").map(String.init) == expected, "\(result)")
+        #expect(result.stderr.contains("dmypy: could not write the status file .dmypy.json: "), "\(result)")
+        #expect(result.stderr.contains("Read-only file system"), "\(result)")
+        let left = Harness.waitForNoProcesses(in: dir)
+        left.forEach { kill($0, SIGKILL) }
+        #expect(left.isEmpty, "processes left in \(dir.path): \(left)")
+    }
+
     @Test func missingMypyIsExplained() throws {
         let dir = try Harness.project(sampleProject)
         defer { Harness.cleanUp(dir) }
