@@ -1,3 +1,4 @@
+import CSupport
 import Glibc
 import Testing
 @testable import DmypySystem
@@ -8,14 +9,7 @@ import Testing
     private static func notifySocket(at path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError(call: "socket", errno: errno) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
-        }
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let status = cs_unix_bind(fd, path)
         guard status == 0 else { close(fd); throw SystemError(call: "bind", errno: errno) }
         return fd
     }

@@ -150,16 +150,12 @@ import Testing
             echo "exit=$?"
             ls -A "$1"
             """#
-        let result = try Harness.run(executable: try #require(SystemdSandbox.unshare),
-                                     arguments: ["-m", "--propagation", "private", "sh", "-c", script, "sh", full.path, Harness.ours],
-                                     in: dir, env: Harness.environment(), timeout: 180)
+        let result = try SystemdSandbox.runScript(script, [full.path, Harness.ours], unshare: SystemdSandbox.privateMountNamespace, in: dir)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines == ["exit=2", "filler"], "\(result)")
         #expect(result.stderr.contains("could not write the status file \(full.path)/dmypy.json"), "\(result)")
         #expect(result.stderr.contains("No space left on device"), "\(result)")
-        let left = Harness.waitForNoProcesses(in: dir)
-        left.forEach { kill($0, SIGKILL) }
-        #expect(left.isEmpty, "processes left in \(dir.path): \(left)")
+        Harness.expectNoProcessesLeft(in: dir)
     }
 
     /// A read-only project (a read-only bind mount, in a private mount namespace): `start` cannot
@@ -183,18 +179,14 @@ import Testing
             echo "stop=$?"
             ls -A
             """#
-        let result = try Harness.run(executable: try #require(SystemdSandbox.unshare),
-                                     arguments: ["-m", "--propagation", "private", "sh", "-c", script, "sh", dir.path, Harness.ours, statusFile],
-                                     in: dir, env: Harness.environment(), timeout: 180)
+        let result = try SystemdSandbox.runScript(script, [dir.path, Harness.ours, statusFile], unshare: SystemdSandbox.privateMountNamespace, in: dir)
         let fresh = try Harness.freshMypy(["a.py", "b.py"], in: dir)
         let expected = ["start=2", "Daemon started"] + fresh.stdout.split(separator: "\n").map(String.init)
             + ["run=\(fresh.status)", "Daemon stopped", "stop=0"] + sampleProject.keys.sorted()
         #expect(result.stdout.split(separator: "\n").map(String.init) == expected, "\(result)")
         #expect(result.stderr.contains("dmypy: could not write the status file .dmypy.json: "), "\(result)")
         #expect(result.stderr.contains("Read-only file system"), "\(result)")
-        let left = Harness.waitForNoProcesses(in: dir)
-        left.forEach { kill($0, SIGKILL) }
-        #expect(left.isEmpty, "processes left in \(dir.path): \(left)")
+        Harness.expectNoProcessesLeft(in: dir)
     }
 
     @Test func missingMypyIsExplained() throws {
@@ -212,8 +204,6 @@ import Testing
         #expect(result.stderr.contains(".venv/bin/python: not found"))
         #expect(result.stderr.contains("\(bin.path)/python3: ModuleNotFoundError"), "\(result)")
         // The daemon that could not start has exited: nothing is left serving nobody.
-        let left = Harness.waitForNoProcesses(in: dir)
-        left.forEach { kill($0, SIGKILL) }
-        #expect(left.isEmpty, "processes left in \(dir.path): \(left)")
+        Harness.expectNoProcessesLeft(in: dir)
     }
 }

@@ -186,20 +186,7 @@ enum Harness {
 
     /// A Unix stream socket connected to `path` (for tests that speak raw bytes), or -1.
     static func connectRaw(_ path: String) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc != 0 {
-            close(fd)
-            return -1
-        }
-        return fd
+        (try? UnixSocket.connect(path: path))?.rawValue ?? -1
     }
 
     /// Stops whatever daemon a project has, by pid, so no test leaves one behind.
@@ -222,6 +209,14 @@ enum Harness {
         return entries.compactMap(Int32.init).filter { pid in
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == target
         }
+    }
+
+    /// Expects that no process works in `directory` any more (after a bounded wait); any left are
+    /// killed, so a failing test leaves nothing behind.
+    static func expectNoProcessesLeft(in directory: URL, sourceLocation: SourceLocation = #_sourceLocation) {
+        let left = waitForNoProcesses(in: directory)
+        left.forEach { kill($0, SIGKILL) }
+        #expect(left.isEmpty, "processes left in \(directory.path): \(left)", sourceLocation: sourceLocation)
     }
 
     /// Waits (bounded) until no process works in `directory`; returns those still there.

@@ -61,10 +61,8 @@ import Testing
         #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
 
         let log = dir.appendingPathComponent("daemon.log").path
-        let script = #"echo "$1" > /proc/sys/user/max_inotify_watches && exec "$0" start --log-file "$2""#
-        let started = try Harness.run(executable: try #require(SystemdSandbox.unshare),
-                                      arguments: ["-U", "-r", "sh", "-c", script, Harness.ours, "\(needed - 1)", log],
-                                      in: dir, env: Harness.environment(), timeout: 180)
+        let script = #"echo "$2" > /proc/sys/user/max_inotify_watches && exec "$1" start --log-file "$3""#
+        let started = try SystemdSandbox.runScript(script, [Harness.ours, "\(needed - 1)", log], unshare: SystemdSandbox.userNamespace, in: dir)
         try #require(started.status == 0, "\(started)")
 
         func expectSameAsFreshMypy(_ step: String) throws {

@@ -59,10 +59,22 @@ final class SystemdSandbox {
     /// False only where making a mount namespace is not permitted (EPERM: not root, or a container
     /// without CAP_SYS_ADMIN), the one case in which the systemd tests are skipped. Anything else
     /// (a missing tool, a failing systemd) lets the test run and fail with the reason.
-    static let mountNamespacesArePermitted = unsharePermits(["-m", "--propagation", "private"])
+    static let mountNamespacesArePermitted = unsharePermits(privateMountNamespace)
 
     /// False only where an unprivileged user namespace (`unshare -Ur`) is not permitted.
-    static let userNamespacesArePermitted = unsharePermits(["-U", "-r"])
+    static let userNamespacesArePermitted = unsharePermits(userNamespace)
+
+    /// `unshare` options: a mount namespace whose mounts do not reach the host.
+    static let privateMountNamespace = ["-m", "--propagation", "private"]
+    /// `unshare` options: a user namespace in which we are root (and may set its own limits).
+    static let userNamespace = ["-U", "-r"]
+
+    /// Runs `sh -c script` in new namespaces (`options`), in `directory`, with the test environment;
+    /// `arguments` are the script's `$1`, `$2`, ….
+    static func runScript(_ script: String, _ arguments: [String], unshare options: [String], in directory: URL) throws -> Harness.Result {
+        try Harness.run(executable: try #require(unshare), arguments: options + ["sh", "-c", script, "sh"] + arguments,
+                        in: directory, env: Harness.environment(), timeout: 180)
+    }
 
     private static func unsharePermits(_ options: [String]) -> Bool {
         guard let unshare else { return true }
@@ -148,7 +160,7 @@ final class SystemdSandbox {
             "DMYPY_JOURNALD": Self.journald!,
         ]
         do {
-            namespace = try Harness.spawn(executable: unshare, arguments: ["-m", "--propagation", "private", "sh", "-c", Self.setupScript],
+            namespace = try Harness.spawn(executable: unshare, arguments: Self.privateMountNamespace + ["sh", "-c", Self.setupScript],
                                           in: root, env: environment)
         } catch {
             try? FileManager.default.removeItem(at: root)
