@@ -206,13 +206,13 @@ def run_timed(
     113.5, 163.5 ms; a 4 ms command reads as 7.5 ms. Here the wait blocks in waitpid and a timer
     thread enforces the timeout, so the time measured is the command's own.
     """
-    started: list[subprocess.Popen[bytes]] = []
+    proc: subprocess.Popen[bytes] | None = None
     expired = threading.Event()
 
     def expire() -> None:
         expired.set()
-        for p in started:
-            p.kill()
+        if proc is not None:
+            proc.kill()
 
     timer = threading.Timer(timeout, expire)
     timer.daemon = True
@@ -220,8 +220,7 @@ def run_timed(
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
-        started.append(proc)
-        if expired.is_set():  # the timer fired before the process was in `started`
+        if expired.is_set():  # the timer fired before `proc` was set
             proc.kill()
         rc = proc.wait()  # blocking waitpid: no polling
         ms = (time.perf_counter() - t0) * 1000.0
