@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
@@ -120,6 +121,7 @@ int cs_wifexited(int status) { return WIFEXITED(status); }
 int cs_wexitstatus(int status) { return WEXITSTATUS(status); }
 int cs_wifsignaled(int status) { return WIFSIGNALED(status); }
 int cs_wtermsig(int status) { return WTERMSIG(status); }
+int cs_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 /* libsystemd is opened on first use rather than linked: the client never talks to systemd, and
  * linking it made every `dmypy status` map libsystemd and the six libraries it pulls in (libgcrypt,

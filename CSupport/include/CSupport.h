@@ -79,6 +79,8 @@ int cs_wifexited(int status);
 int cs_wexitstatus(int status);
 int cs_wifsignaled(int status);
 int cs_wtermsig(int status);
+/// A descriptor that becomes readable when the child exits (always close-on-exec). pidfd_open(2)
+int cs_pidfd_open(pid_t pid);
 
 // MARK: libsystemd (opened on first use; -ELIBACC when it cannot be)
 

@@ -58,7 +58,7 @@ public final class Daemon {
     public init(configuration: DaemonConfiguration) throws(SystemError) {
         self.configuration = configuration
         loop = try EventLoop()
-        log = Log(toJournal: Systemd.stderrIsJournal())
+        log = Log(toJournal: Systemd.stderrIsJournal(), verbose: configuration.logFile == nil || Log.isVerbose(configuration.flags))
     }
 
     /// Serves until stopped; returns the exit status.
@@ -67,7 +67,7 @@ public final class Daemon {
         do {
             try setUp()
         } catch {
-            reportStart(["ok": false, "out": "", "err": .string("dmypy: could not start the daemon: \(error)\n"), "status": 2])
+            reportStart(EngineStart(ok: false, err: "dmypy: could not start the daemon: \(error)\n", status: 2))
             cleanUp()
             return 2
         }
@@ -130,16 +130,16 @@ public final class Daemon {
                 stdoutTTY: configuration.stdoutTTY,
                 stderrTTY: configuration.stderrTTY
             ), timeout: configuration.timeout)
-            workspace.onFirstStart = { [weak self] reply in self?.engineStarted(reply) }
+            workspace.onFirstStart = { [weak self] start in self?.engineStarted(start) }
             workspace.start()
         }
     }
 
     /// The project mode's workspace came up (or did not): write the status file and serve.
-    private func engineStarted(_ reply: JSONObject) {
-        guard reply["ok"]?.boolValue == true else {
-            reportStart(reply)
-            exitStatus = Int32(reply["status"]?.intValue ?? 2)
+    private func engineStarted(_ start: EngineStart) {
+        guard start.ok else {
+            reportStart(start)
+            exitStatus = Int32(start.status)
             loop.stop()
             return
         }
@@ -147,12 +147,12 @@ public final class Daemon {
             try StatusFile.write(configuration.statusFile, pid: getpid(), connectionName: connectionName)
             statusFileWritten = true
         } catch {
-            reportStart(["ok": false, "out": "", "err": .string("dmypy: could not write the status file \(configuration.statusFile): \(error)\n"), "status": 2])
+            reportStart(EngineStart(ok: false, err: "dmypy: could not write the status file \(configuration.statusFile): \(error)\n", status: 2))
             exitStatus = 2
             loop.stop()
             return
         }
-        reportStart(reply)
+        reportStart(start)
         Systemd.notify("READY=1")
         updateServiceStatus()
         let interpreter = workspaces.values.first?.workspace.interpreter
@@ -161,12 +161,11 @@ public final class Daemon {
     }
 
     /// Tells the starting client how the start went (or prints it, when run in the foreground).
-    private func reportStart(_ reply: JSONObject) {
-        let out = reply["out"]?.stringValue ?? ""
-        let err = reply["err"]?.stringValue ?? ""
+    private func reportStart(_ start: EngineStart) {
+        let out = start.out, err = start.err
         if let fd = configuration.readyFD {
             let descriptor = FileDescriptor(rawValue: fd)
-            let message: JSONObject = ["ok": reply["ok"] ?? false, "out": .string(out), "err": .string(err), "status": reply["status"] ?? 0]
+            let message: JSONObject = ["ok": .bool(start.ok), "out": .string(out), "err": .string(err), "status": .int(start.ok ? 0 : start.status)]
             try? descriptor.writeAll(Frame.encode(message))
             descriptor.close()
         } else {
@@ -178,7 +177,7 @@ public final class Daemon {
     private func handleSignals() {
         guard let signals else { return }
         while let signal = try? SignalFD.next(signals) {
-            log.info("Received signal \(signal); shutting down")
+            log.notice("Received signal \(signal); shutting down")
             shutDown(reason: "Daemon is shutting down (signal \(signal))")
         }
     }

@@ -65,7 +65,7 @@ extension Daemon {
             if data["is_tty"] == nil { data["is_tty"] = false }
             if data["terminal_width"] == nil { data["terminal_width"] = 80 }
             if ourClient, command == "run" {
-                data["version"] = .string(workspace.interpreter?.mypyVersion ?? "")
+                data["version"] = .null   // the engine's own version, filled in when it is sent (`Workspace.pump`)
             }
             let waiter = ConnectionWaiter(connection: connection)
             waiters[connection.id] = (key, waiter)
@@ -97,13 +97,13 @@ extension Daemon {
         let workspace = openWorkspace(settings(directory, environment: environment, flags: flags,
                                                allowSources: data["allow_sources"]?.boolValue ?? false, data: data),
                                       timeout: timeout)
-        workspace.onFirstStart = { [weak self, weak connection] reply in
+        workspace.onFirstStart = { [weak self, weak connection] start in
             guard let self else { return }
-            var answer: JSONObject = ["ok": reply["ok"] ?? false, "out": reply["out"] ?? "", "err": reply["err"] ?? "",
-                                      "status": reply["status"] ?? 2]
+            var answer: JSONObject = ["ok": .bool(start.ok), "out": .string(start.out), "err": .string(start.err),
+                                      "status": .int(start.ok ? 0 : start.status)]
             answer.merge(workspace.metadata)
             connection?.finish(answer)
-            if reply["ok"]?.boolValue != true {
+            if !start.ok {
                 // mypy refused the flags: as a daemon that failed to start, nothing stays behind.
                 self.closeWorkspace(directory, reason: "mypy refused the workspace's options")
             }

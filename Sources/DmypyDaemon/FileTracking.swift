@@ -1,3 +1,4 @@
+import DmypyEngine
 import DmypySystem
 import DmypyWatch
 import DmypyWire
@@ -7,13 +8,17 @@ import DmypyWire
 /// the command line, recursively), mypy's module graph as the engine exports it, and the files
 /// whose change makes the running engine wrong (configuration, plugins, mypy itself).
 ///
-/// It turns each settled batch of file events into what the workspace must do about it.
+/// It turns each settled batch of file events into what the workspace must do about it, and says
+/// whether an answer may be given from memory: only with positive evidence that every file and
+/// directory mypy looked at for the build (the engine's `Evidence`: also files that did not
+/// exist or did not parse) is under a live watch, so that any change to them bumps the generation.
 final class FileTracking {
     enum Reaction: Equatable {
         /// Nothing the build reads changed.
         case nothing
-        /// A plugin, a `.pth` file or mypy itself changed: a new engine is needed.
-        case restartEngine(reason: String)
+        /// A plugin, a `.pth` file or mypy itself changed: a new engine is needed. `notice` is what
+        /// mypy's `dmypy run` would say about it (nothing, for a `.pth` file).
+        case restartEngine(reason: String, notice: RestartNotice?)
         /// Files changed: mypy must look at `paths` again (every file when `everything`), and
         /// `stale` modules must be checked again. With `rebuild`, a fresh engine is cheaper. With
         /// `configuration`, a config file was among them: mypy's options may have changed.
@@ -35,6 +40,12 @@ final class FileTracking {
     private var configFiles: Set<String> = []
     private var searchDirectories: Set<String> = []
     private var namedDirectories: Set<String> = []
+    /// What the engine looked at (files, and missing paths), and the directories it listed.
+    private var evidenceFiles: Set<String> = []
+    private var evidenceDirectories: Set<String> = []
+    /// `hasEvidence`, as computed for this watch table and this evidence.
+    private var evidenceVerdict: (watches: Int, evidence: Int, covered: Bool)?
+    private var evidenceVersion = 0
 
     init(loop: EventLoop, directory: String) throws(SystemError) {
         self.directory = PathName.normalize(directory)
@@ -46,44 +57,75 @@ final class FileTracking {
 
     var isReliable: Bool { watcher.state == .watching }
 
+    /// Whether every path the engine's answers rest on is under a live watch now (and the watcher
+    /// has lost nothing): the positive evidence an answer from memory needs.
+    var hasEvidence: Bool {
+        guard isReliable else { return false }
+        if let verdict = evidenceVerdict, verdict.watches == watcher.watchesVersion, verdict.evidence == evidenceVersion {
+            return verdict.covered
+        }
+        let covered = uncovered(files: evidenceFiles, directories: evidenceDirectories).isEmpty
+        evidenceVerdict = (watcher.watchesVersion, evidenceVersion, covered)
+        return covered
+    }
+
+    private func uncovered(files: some Sequence<String>, directories: some Sequence<String>) -> [String] {
+        files.filter { !watcher.reportsChanges(to: $0) } + directories.filter { !watcher.reportsListing(of: $0) }
+    }
+
     // MARK: what the engine tells us
 
     /// The files the engine named at its start: `restart_files` (plugins, mypy) and
     /// `config_files` (every place mypy may read its configuration from).
-    func setEngineFiles(restart: [String], config: [String]) {
-        restartFiles = Set(restart.map { PathName.normalize($0, relativeTo: directory) })
-        configFiles = Set(config.map { PathName.normalize($0, relativeTo: directory) })
-        _ = watcher.watch(files: restartFiles.union(configFiles))
+    func setEngineFiles(_ start: EngineStart) {
+        restartFiles = Set(start.restartFiles.map { PathName.normalize($0, relativeTo: directory) })
+        configFiles = Set(start.configFiles.map { PathName.normalize($0, relativeTo: directory) })
+        rewatchFiles()
     }
 
-    /// A fresh engine exports its whole graph again.
+    /// A fresh engine exports its whole graph and its evidence again.
     func forgetGraph() {
         graph = ModuleGraph(root: directory)
         searchDirectories = []
+        evidenceFiles = []
+        evidenceDirectories = []
+        evidenceVersion += 1
     }
 
-    /// Applies the `graph` and `search_dirs` of an engine reply; rewatches when they changed.
-    func apply(reply: JSONObject) {
+    /// What applying an engine reply recorded.
+    struct Recorded {
+        /// Paths the reply's answer rests on that had no live watch while mypy looked at them (they
+        /// are watched now): a change made meanwhile would have gone unseen.
+        var unwatchedWhileChecking: [String]
+    }
+
+    /// Applies the graph, search paths and evidence of an engine reply, and watches what they add.
+    @discardableResult
+    func apply(_ outcome: RequestOutcome) -> Recorded {
+        let unwatched = uncovered(files: outcome.evidence.files, directories: outcome.evidence.directories)
         var changedWatchSet = false
-        if let changes = reply["graph"]?.objectValue {
+        if let changes = outcome.graph {
             var delta = ModuleGraph.Delta()
-            for value in changes["changed"]?.arrayValue ?? [] {
-                guard let fields = value.arrayValue, fields.count == 4, let name = fields[0].stringValue else { continue }
-                delta.changed[name] = ModuleGraph.Module(
-                    path: fields[1].stringValue,
-                    imports: fields[2].arrayValue?.compactMap(\.stringValue) ?? [],
-                    missing: fields[3].arrayValue?.compactMap(\.stringValue) ?? []
-                )
+            for entry in changes.changed {
+                delta.changed[entry.name] = ModuleGraph.Module(path: entry.path, imports: entry.imports, missing: entry.missing)
             }
-            delta.removed = Set(changes["removed"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            delta.removed = Set(changes.removed)
             graph.apply(delta: delta)
             changedWatchSet = true
         }
-        if let directories = reply["search_dirs"]?.arrayValue {
-            searchDirectories = Set(directories.compactMap(\.stringValue))
+        if let directories = outcome.searchDirectories {
+            searchDirectories = Set(directories)
             changedWatchSet = true
         }
+        if !outcome.evidence.isEmpty {
+            evidenceFiles.formUnion(outcome.evidence.files)
+            evidenceDirectories.formUnion(outcome.evidence.directories)
+            evidenceVersion += 1
+            changedWatchSet = true
+            rewatchFiles()
+        }
         if changedWatchSet { rewatch() }
+        return Recorded(unwatchedWhileChecking: unwatched)
     }
 
     /// The directories a `check` or `run` names are watched recursively, so that a file created
@@ -98,18 +140,24 @@ final class FileTracking {
 
     /// The watcher keeps what it was given and only changes what differs.
     private func rewatch() {
-        _ = watcher.watch(directories: graph.directoriesToWatch.union(searchDirectories), recursive: namedDirectories)
+        _ = watcher.watch(directories: graph.directoriesToWatch.union(searchDirectories).union(evidenceDirectories),
+                          recursive: namedDirectories)
+    }
+
+    private func rewatchFiles() {
+        _ = watcher.watch(files: restartFiles.union(configFiles).union(evidenceFiles))
     }
 
     // MARK: what the disk tells us
 
     func react(to batch: ChangeBatch) -> Reaction {
         let touched = batch.changed.union(batch.removed)
-        if let file = touched.first(where: { restartFiles.contains($0) }) {
-            return .restartEngine(reason: "\(file) changed")
+        if let file = touched.sorted().first(where: { restartFiles.contains($0) }) {
+            let isMypy = file.hasSuffix("/mypy/version.py")
+            return .restartEngine(reason: "\(file) changed", notice: isMypy ? .mypyVersionChanged : .pluginsChanged)
         }
         if let file = touched.first(where: { $0.hasSuffix(".pth") }) {
-            return .restartEngine(reason: "\(file) changed the import paths")
+            return .restartEngine(reason: "\(file) changed the import paths", notice: nil)
         }
         guard !batch.isEmpty else { return .nothing }
         let stale = batch.needsRecrawl
@@ -142,7 +190,14 @@ final class FileTracking {
             "watcher_last_overflow": stats.lastOverflow.map { .double($0) } ?? .null,
             "watcher_fallback": stats.fallbackReason.map { .string($0) } ?? .null,
             "graph_stale_modules": .int(graph.staleModules.count),
+            "evidence_files": .int(evidenceFiles.count),
+            "evidence_directories": .int(evidenceDirectories.count),
+            "evidence_complete": .bool(hasEvidence),
         ]
+        if isReliable, !hasEvidence {
+            let unwatched = uncovered(files: evidenceFiles, directories: evidenceDirectories).sorted()
+            fields["evidence_unwatched"] = .string("\(unwatched.count): " + unwatched.prefix(3).joined(separator: ", "))
+        }
         if let lastUpdate {
             fields["last_update_files"] = .int(lastUpdate.files)
             fields["last_update_stale_modules"] = .int(lastUpdate.staleModules)

@@ -17,26 +17,26 @@ extension Workspace {
         switch files.react(to: batch) {
         case .nothing:
             return
-        case .restartEngine(let reason):
-            restartEngine(reason: reason)
+        case .restartEngine(let reason, let notice):
+            replaceEngine(.outdated(reason, notice: notice))
         case .update(let paths, let everything, let stale, let rebuild, let configuration):
-            generation += 1
+            schedule.filesChanged()
             log.debug("Files changed", fields: ["FILES": "\(paths.count)", "STALE_MODULES": "\(stale.count)",
                                                 "RECRAWL": everything ? "1" : "0"])
             if rebuild {
-                restartEngine(reason: "a checkout changed most of the build")
+                replaceEngine(.rebuild("a checkout changed most of the build"))
                 return
             }
             switch state {
             case .starting(let engine), .ready(let engine):
-                engine.send(["op": "invalidate", "paths": .array(paths.map { JSON.string($0) }), "all": .bool(everything)])
+                engine.send(.invalidate(paths: paths, all: everything))
                 // Whether mypy's options changed is mypy's to say (what `dmypy run` compares):
                 // editing an unrelated part of pyproject.toml must not cost a rebuild.
-                if configuration { engine.send(["op": "options_changed"]) }
-                standby?.engine.send(["op": "invalidate", "paths": .array(paths.map { JSON.string($0) }), "all": .bool(everything)])
-            case .stopped, .failed:
+                if configuration { engine.send(.compareOptions) }
+                standby?.engine.send(.invalidate(paths: paths, all: everything))
+            case .stopped, .failed, .locating:
                 if configuration {
-                    restartEngine(reason: "a configuration file changed")
+                    replaceEngine(.outdated("a configuration file changed", notice: nil))
                     return
                 }
             }
@@ -60,13 +60,4 @@ extension Workspace {
         }
     }
 
-    /// Runs the last build again now, nobody waiting, so its answer is ready when asked for.
-    func preCheck() {
-        guard let build = lastBuild else { return }
-        let job = EngineJob(id: takeJobID(), command: build.command, data: build.data)
-        guard !queue.contains(where: { $0.sharingKey == job.sharingKey }) else { return }
-        preChecks += 1
-        queue.append(job)
-        pump()
-    }
 }

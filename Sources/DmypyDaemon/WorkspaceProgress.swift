@@ -3,23 +3,23 @@ extension Workspace {
     /// What a running job is doing, as a person wants to know it.
     func runningText(_ job: EngineJob) -> String {
         guard job.buildsState || job.command == "recheck" else { return "mypy: \(job.command)" }
-        if lastBuild == nil { return "checking: first build, mypy reads every module" }
+        if schedule.lastBuild == nil { return "checking: first build, mypy reads every module" }
         let stale = files?.graph.staleModules.count ?? 0
         return "checking: \(Self.grouped(modulesInGraph)) modules, \(Self.grouped(stale)) changed or affected"
     }
 
     func waitingText(_ job: EngineJob) -> String {
         switch state {
-        case .starting, .stopped: return "starting the engine"
+        case .starting, .stopped, .locating: return "starting the engine"
         case .failed: return "the engine has failed"
         case .ready:
-            let ahead = queue.firstIndex { $0 === job } ?? 0
+            let ahead = schedule.queue.firstIndex { $0 === job } ?? 0
             return ahead == 0 ? "waiting for the check in progress" : "waiting for \(ahead + 1) requests ahead"
         }
     }
 
     func tellWaiters(_ text: String) {
-        for job in (current.map { [$0] } ?? []) + queue {
+        for job in schedule.jobs {
             for waiter in job.waiters { waiter.jobProgress(text) }
         }
     }

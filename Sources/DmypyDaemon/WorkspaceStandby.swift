@@ -8,10 +8,10 @@ final class StandbyEngine {
     let reason: String
     /// The request that builds the last build on it, and the change generation when it was sent.
     var buildID: Int?
-    var build: (command: String, data: JSONObject)?
+    var build: CheckSchedule.Build?
     var generation = 0
-    /// Its build's reply, once it is warm.
-    var reply: JSONObject?
+    /// Its build's outcome, once it is warm.
+    var outcome: RequestOutcome?
 
     init(engine: EngineProcess, reason: String) {
         self.engine = engine
@@ -24,7 +24,7 @@ final class StandbyEngine {
 /// when the new one is warm and the old one idle, they are swapped.
 extension Workspace {
     func startStandby(reason: String) {
-        guard standby == nil, case .ready = state, let build = lastBuild, let interpreter else { return }
+        guard standby == nil, case .ready = state, let build = schedule.lastBuild, let interpreter else { return }
         let engine: EngineProcess
         do {
             engine = try launchEngine(interpreter)
@@ -34,11 +34,11 @@ extension Workspace {
         }
         let standby = StandbyEngine(engine: engine, reason: reason)
         engine.onEvent = { [weak self, unowned standby] event in self?.handleStandby(event, standby) }
-        let id = takeJobID()
+        let id = schedule.takeJobID()
         standby.buildID = id
         standby.build = build
-        standby.generation = generation
-        engine.send(["op": "request", "id": .int(id), "command": .string(build.command), "data": .object(build.data)])
+        standby.generation = schedule.generation
+        engine.send(.run(id: id, command: build.command, data: build.data))
         self.standby = standby
         log.info("Starting a fresh engine in the background: the current one has aged (\(reason))",
                  fields: ["ENGINE_PID": "\(engine.pid)"])
@@ -47,32 +47,29 @@ extension Workspace {
     private func handleStandby(_ event: EngineProcess.Event, _ standby: StandbyEngine) {
         guard self.standby === standby else { return }
         switch event {
-        case .started(let reply):
-            if reply["ok"]?.boolValue != true {
-                dropStandby(because: "mypy refused its options: \(reply["err"]?.stringValue ?? "")")
-            }
-        case .finished(let id, let reply):
+        case .reply(.started(let start)):
+            if !start.ok { dropStandby(because: "mypy refused its options: \(start.err)") }
+        case .reply(.finished(let id, let outcome)):
             guard id == standby.buildID else { return }
-            let response = reply["response"]?.objectValue ?? [:]
-            if reply["crashed"]?.boolValue == true || response["error"] != nil || response["restart"] != nil {
+            guard outcome.succeeded else {
                 dropStandby(because: "its build failed")
                 return
             }
-            standby.reply = reply
+            standby.outcome = outcome
             swapInStandby()
             pump()
         case .exited(let termination, _):
             dropStandby(because: "it exited (\(termination.map { "\($0)" } ?? "unknown status"))")
         case .logLine(let line):
             log.debug("standby engine: \(line)")
-        case .output, .options:
+        case .reply(.output), .reply(.options):
             break
         }
     }
 
     /// Swaps the warm standby in, if there is one and the current engine is idle.
     func swapInStandby() {
-        guard let standby, let reply = standby.reply, current == nil, case .ready(let old) = state else { return }
+        guard let standby, let outcome = standby.outcome, schedule.current == nil, case .ready(let old) = state else { return }
         self.standby = nil
         old.terminate()
         let engine = standby.engine
@@ -82,17 +79,16 @@ extension Workspace {
         engineRecycles += 1
         aging = EngineAging(maximumUpdates: maximumUpdates)
         files?.forgetGraph()
-        files?.apply(reply: reply)
-        if let modules = reply["modules"]?.intValue { modulesInGraph = modules }
-        if let build = standby.build, var response = reply["response"]?.objectValue {
+        let recorded = files?.apply(outcome)
+        modulesInGraph = outcome.modules
+        if let build = standby.build, recorded?.unwatchedWhileChecking.isEmpty == true {
             // Its build answers the last build's question as the files were when it began.
-            response.merge(metadata)
-            cachedAnswer = CachedAnswer(command: build.command, data: build.data, generation: standby.generation,
-                                        response: response, output: [])
+            schedule.keep(CachedAnswer(command: build.command, data: build.data, generation: standby.generation,
+                                       response: withMetadata(outcome.response), output: []))
         }
         log.info("Replaced the aged engine with a fresh one", fields: ["OLD_ENGINE_PID": "\(old.pid)", "ENGINE_PID": "\(engine.pid)",
                                                                      "REASON": standby.reason])
-        if standby.generation != generation { preCheck() }
+        if standby.generation != schedule.generation || recorded?.unwatchedWhileChecking.isEmpty != true { preCheck() }
     }
 
     func dropStandby(because reason: String) {

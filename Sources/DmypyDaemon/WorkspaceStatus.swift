@@ -5,14 +5,26 @@ extension Workspace {
     /// The watcher's, the graph's and the answers' state, for `status`.
     func statusFields() -> JSONObject {
         var fields = files?.statusFields() ?? ["watcher_fallback": "no watcher"]
-        fields["change_generation"] = .int(generation)
+        fields["change_generation"] = .int(schedule.generation)
         fields["answered_from_memory"] = .int(answeredFromMemory)
         fields["pre_checks"] = .int(preChecks)
         fields["engine_restarts"] = .int(engineRestarts)
         fields["engine_recycles"] = .int(engineRecycles)
         fields["engine_updates"] = .int(aging.updates)
         fields["standby_engine_pid"] = standby.map { .int(Int($0.engine.pid)) } ?? .null
+        fields["engine_state"] = .string(stateName)
         return fields
+    }
+
+    /// What the engine is doing, in a word, for `status -v`.
+    var stateName: String {
+        switch state {
+        case .stopped: return "stopped"
+        case .locating: return "locating python"
+        case .starting: return "starting"
+        case .ready: return "ready"
+        case .failed: return "failed"
+        }
     }
 
     /// The engine process's memory, as mypy's `status` reports its own.

@@ -8,15 +8,9 @@ import Glibc
 public final class EngineProcess {
     /// What the engine said or did.
     public enum Event {
-        /// The reply to `start`: mypy's flags processed and its Server built, or why not.
-        case started(JSONObject)
-        /// The answer to `options_changed`: whether mypy's options differ from the running ones.
-        case options(changed: Bool, reason: String)
-        /// Text that mypy printed while running request `id` (`key` is "stdout" or "stderr").
-        case output(id: Int, key: String, text: String)
-        /// The final reply to request `id`.
-        case finished(id: Int, reply: JSONObject)
-        /// A line the engine printed to its own stdout/stderr (log material).
+        /// A frame from the engine, decoded.
+        case reply(EngineReply)
+        /// A line the engine printed to its own stdout/stderr (mypy's own log output, a plugin's prints).
         case logLine(String)
         /// The engine is gone: how it ended, and the tail of what it printed.
         case exited(Process.Termination?, tail: String)
@@ -36,7 +30,11 @@ public final class EngineProcess {
     private var pendingWrite: [UInt8] = []
     private var pendingLine: [UInt8] = []
     private var tail: [UInt8] = []
-    private var hasExited = false
+    /// The channel is closed (the engine exited, broke its protocol, or was stopped).
+    private var channelClosed = false
+    /// How the process ended, once it has been reaped.
+    private var termination: Process.Termination??
+    private var reportedExit = false
 
     /// Spawns the adapter under `python` in `directory` with `environment`.
     public init(loop: EventLoop, python: String, adapterPath: String, directory: String, environment: [String]) throws(SystemError) {
@@ -73,6 +71,8 @@ public final class EngineProcess {
         try outputPipe.setNonBlocking()
         replyRegistration = try loop.register(replyPipe, .input) { [weak self] _ in self?.readReplies() }
         outputRegistration = try loop.register(outputPipe, .input) { [weak self] _ in self?.readOutput() }
+        // Reaped through the loop whenever it ends, even after this object is gone.
+        try ChildExit.watch(pid, loop: loop) { [weak self] termination in self?.childExited(termination) }
     }
 
     deinit {
@@ -80,9 +80,9 @@ public final class EngineProcess {
     }
 
     /// Sends one message; buffered when the pipe is full.
-    public func send(_ message: JSONObject) {
-        guard !hasExited else { return }
-        pendingWrite += Frame.encode(message)
+    public func send(_ request: EngineRequest) {
+        guard !channelClosed else { return }
+        pendingWrite += Frame.encode(request.json)
         flush()
     }
 
@@ -113,18 +113,18 @@ public final class EngineProcess {
                 return
             case .done(let bytes):
                 if bytes.isEmpty {
-                    finish()
+                    closeChannel()
                     return
                 }
                 decoder.append(bytes)
                 do {
-                    while !hasExited, let message = try decoder.nextObject() {
+                    while !channelClosed, let message = try decoder.nextObject() {
                         dispatch(message)
                     }
-                    if hasExited { return }   // a handler stopped the engine
+                    if channelClosed { return }   // a handler stopped the engine
                 } catch {
-                    onEvent(.logLine("engine sent a malformed frame (\(error)); restarting it"))
-                    finish()
+                    onEvent(.logLine("dmypy: the engine sent a malformed frame (\(error)); restarting it"))
+                    closeChannel()
                     return
                 }
             }
@@ -132,31 +132,15 @@ public final class EngineProcess {
     }
 
     private func dispatch(_ message: JSONObject) {
-        switch message["op"]?.stringValue {
-        case "started":
-            onEvent(.started(message))
-            return
-        case "options":
-            onEvent(.options(changed: message["changed"]?.boolValue ?? true, reason: message["reason"]?.stringValue ?? ""))
-            return
-        default:
-            break
-        }
-        guard let id = message["id"]?.intValue else {
-            onEvent(.logLine("engine sent an unexpected message: \(JSON.object(message).serialized())"))
+        guard let reply = EngineReply(message) else {
+            onEvent(.logLine("dmypy: the engine sent an unexpected message: \(JSON.object(message).serialized())"))
             return
         }
-        if message["final"]?.boolValue == true {
-            onEvent(.finished(id: id, reply: message))
-        } else if let text = message["stdout"]?.stringValue {
-            onEvent(.output(id: id, key: "stdout", text: text))
-        } else if let text = message["stderr"]?.stringValue {
-            onEvent(.output(id: id, key: "stderr", text: text))
-        }
+        onEvent(.reply(reply))
     }
 
     private func readOutput() {
-        while !hasExited || outputRegistration != nil {
+        while !channelClosed || outputRegistration != nil {
             switch (try? outputPipe.read()) ?? .done([]) {
             case .wouldBlock:
                 return
@@ -179,10 +163,11 @@ public final class EngineProcess {
         }
     }
 
-    /// The reply channel closed: the engine exited (or broke its protocol). Reaps it and reports.
-    private func finish() {
-        guard !hasExited else { return }
-        hasExited = true
+    /// The channel is done (the reply pipe closed, a malformed frame, or `terminate`): the pipes are
+    /// closed and the engine is killed if it still runs; `.exited` follows once it has been reaped.
+    private func closeChannel() {
+        guard !channelClosed else { return }
+        channelClosed = true
         readOutput()
         for registration in [replyRegistration, requestRegistration, outputRegistration].compactMap({ $0 }) {
             loop.deregister(registration)
@@ -190,20 +175,32 @@ public final class EngineProcess {
         replyRegistration = nil
         requestRegistration = nil
         outputRegistration = nil
-        try? Process.signal(pid, SIGKILL)
-        let termination = Process.wait(pid)
+        // Only a child not yet reaped is signalled: after the reap its pid may be someone else's.
+        if termination == nil { try? Process.signal(pid, SIGKILL) }
         requestPipe.close()
         replyPipe.close()
         outputPipe.close()
+        reportExitIfDone()
+    }
+
+    private func childExited(_ termination: Process.Termination?) {
+        self.termination = .some(termination)
+        closeChannel()
+        reportExitIfDone()
+    }
+
+    private func reportExitIfDone() {
+        guard channelClosed, let termination, !reportedExit else { return }
+        reportedExit = true
         onEvent(.exited(termination, tail: String(decoding: tail, as: UTF8.self)))
     }
 
-    /// Stops the engine now (SIGKILL: its state is only a cache) and reaps it, without an event.
+    /// Stops the engine now (SIGKILL: its state is only a cache), without an event; it is reaped
+    /// through the loop.
     public func terminate() {
-        guard !hasExited else { return }
         onEvent = { _ in }
-        finish()
+        closeChannel()
     }
 
-    public var isRunning: Bool { !hasExited }
+    public var isRunning: Bool { !channelClosed }
 }

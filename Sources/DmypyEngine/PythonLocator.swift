@@ -67,16 +67,100 @@ public enum PythonLocator {
 
     struct ProbeFailure: Error { let reason: String }
 
-    /// Runs the interpreter once to ask for mypy's version.
+    /// Asks an interpreter for mypy's version: prints it, or `!` and why mypy cannot be imported.
+    static let probeArguments = ["-c", "import sys\ntry:\n import mypy.version\nexcept Exception as e:\n sys.stdout.write('!' + type(e).__name__ + ': ' + str(e)); sys.exit(0)\nsys.stdout.write(mypy.version.__version__)"]
+
+    /// Runs the interpreter once to ask for mypy's version, waiting for it (the client's way).
     static func probe(_ python: String, environment: [String: String], directory: String) -> Result<String, ProbeFailure> {
-        let code = "import sys\ntry:\n import mypy.version\nexcept Exception as e:\n sys.stdout.write('!' + type(e).__name__ + ': ' + str(e)); sys.exit(0)\nsys.stdout.write(mypy.version.__version__)"
-        guard let output = try? Process.runCapturingOutput(python, ["-c", code], environment: environment, directory: directory) else {
+        guard let output = try? Process.runCapturingOutput(python, probeArguments, environment: environment, directory: directory) else {
             return .failure(ProbeFailure(reason: "could not be run"))
         }
-        if output.status != 0 { return .failure(ProbeFailure(reason: "exited with status \(output.status)")) }
-        if output.text.hasPrefix("!") { return .failure(ProbeFailure(reason: String(output.text.dropFirst()))) }
-        if output.text.isEmpty { return .failure(ProbeFailure(reason: "printed no mypy version")) }
-        return .success(output.text)
+        return probeOutcome(status: output.status, text: output.text)
+    }
+
+    /// What a probe's exit status and output say.
+    static func probeOutcome(status: Int32, text: String) -> Result<String, ProbeFailure> {
+        if status != 0 { return .failure(ProbeFailure(reason: "exited with status \(status)")) }
+        if text.hasPrefix("!") { return .failure(ProbeFailure(reason: String(text.dropFirst()))) }
+        if text.isEmpty { return .failure(ProbeFailure(reason: "printed no mypy version")) }
+        return .success(text)
+    }
+}
+
+/// `PythonLocator.locate` without waiting: each candidate is probed by a child whose output and
+/// exit arrive through the event loop, so a slow interpreter stalls nobody else (the daemon's way).
+public final class PythonSearch {
+    private let loop: EventLoop
+    private let environment: [String: String]
+    private let directory: String
+    private var remaining: [String]
+    private var attempts: [PythonLocator.Attempt] = []
+    private var probe: CapturedProcess?
+    private var completion: ((Result<PythonLocator.Interpreter, NoPythonWithMypy>) -> Void)?
+
+    /// Starts probing at once; `completion` is called on the loop, once, unless cancelled.
+    public init(flags: [String], environment: [String: String], directory: String, loop: EventLoop,
+                completion: @escaping (Result<PythonLocator.Interpreter, NoPythonWithMypy>) -> Void) {
+        self.loop = loop
+        self.environment = environment
+        self.directory = directory
+        self.completion = completion
+        remaining = PythonLocator.candidates(flags: flags, environment: environment, directory: directory)
+        next()
+    }
+
+    deinit { cancel() }
+
+    /// Stops probing; the completion is not called.
+    public func cancel() {
+        completion = nil
+        probe?.cancel()
+        probe = nil
+    }
+
+    /// The interpreter being probed now, if any.
+    public private(set) var probing: String?
+
+    private func next() {
+        while let candidate = remaining.first {
+            remaining.removeFirst()
+            guard FileSystem.exists(candidate) else {
+                attempts.append(PythonLocator.Attempt(path: candidate, reason: "not found"))
+                continue
+            }
+            do {
+                probing = candidate
+                probe = try CapturedProcess(candidate, PythonLocator.probeArguments,
+                                            environment: environment.map { "\($0.key)=\($0.value)" },
+                                            directory: directory, loop: loop) { [weak self] termination, bytes in
+                    self?.probed(candidate, termination, String(decoding: bytes, as: UTF8.self))
+                }
+                return
+            } catch {
+                attempts.append(PythonLocator.Attempt(path: candidate, reason: "could not be run"))
+            }
+        }
+        finish(.failure(NoPythonWithMypy(attempts: attempts)))
+    }
+
+    private func probed(_ candidate: String, _ termination: Process.Termination?, _ text: String) {
+        probe = nil
+        probing = nil
+        let status: Int32
+        if case .exited(let code)? = termination { status = code } else { status = -1 }
+        switch PythonLocator.probeOutcome(status: status, text: text) {
+        case .success(let version):
+            finish(.success(PythonLocator.Interpreter(path: candidate, mypyVersion: version)))
+        case .failure(let failure):
+            attempts.append(PythonLocator.Attempt(path: candidate, reason: failure.reason))
+            next()
+        }
+    }
+
+    private func finish(_ result: Result<PythonLocator.Interpreter, NoPythonWithMypy>) {
+        guard let completion else { return }
+        self.completion = nil
+        completion(result)
     }
 }
 

@@ -36,6 +36,8 @@ struct PendingChanges {
     var needsRecrawl = false
     var gitHeadChanged = false
     var eventCount = 0
+    /// How many paths have been recorded, repeats included (so a caller can tell whether a step recorded any).
+    private(set) var recordCount = 0
 
     var isEmpty: Bool { paths.isEmpty && !needsRecrawl && !gitHeadChanged }
 
@@ -44,6 +46,7 @@ struct PendingChanges {
 
     private mutating func record(_ path: String, exists: Bool) {
         paths[path] = exists
+        recordCount += 1
         if path.hasSuffix("/.git/HEAD") { gitHeadChanged = true }
     }
 

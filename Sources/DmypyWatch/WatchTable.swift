@@ -36,6 +36,8 @@ struct WatchTable {
     private(set) var byWatch: [Int32: WatchedDirectory] = [:]
     private(set) var byPath: [String: Int32] = [:]
     private(set) var retired: Set<Int32> = []
+    /// Bumped by every insert and retire.
+    private(set) var version = 0
 
     var count: Int { byWatch.count }
 
@@ -53,6 +55,7 @@ struct WatchTable {
         byWatch[watch] = directory
         byPath[directory.path] = watch
         retired.remove(watch)
+        version += 1
     }
 
     /// Forgets a live descriptor; its late events will be dropped until `IN_IGNORED`.
@@ -60,6 +63,7 @@ struct WatchTable {
         guard let directory = byWatch.removeValue(forKey: watch) else { return nil }
         byPath[directory.path] = nil
         retired.insert(watch)
+        version += 1
         return directory
     }
 

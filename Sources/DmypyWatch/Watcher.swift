@@ -31,7 +31,6 @@ public final class Watcher {
     private var debouncer: Debouncer?
     private(set) var table = WatchTable()
     private var pending = PendingChanges()
-    private var recordedSomething = false
     private var counters = Stats()
     private var closed = false
 
@@ -40,10 +39,10 @@ public final class Watcher {
     /// Directories that appeared in a watched source directory since it was watched.
     private var appearedRoots: Set<String> = []
     /// `wantedRecursiveRoots` and `appearedRoots`.
-    private var recursiveRoots: Set<String> = []
+    private var recursiveRoots: Set<String> { wantedRecursiveRoots.union(appearedRoots) }
     private var walkedRoots: Set<String> = []
     private var fileNames: [String: Set<String>] = [:]
-    private var fileCount = 0
+    private var fileCount: Int { fileNames.values.reduce(0) { $0 + $1.count } }
 
     static let eventMask: Inotify.Mask = [
         .create, .delete, .modify, .closeWrite, .attrib, .movedFrom, .movedTo,
@@ -88,7 +87,6 @@ public final class Watcher {
     public func watch(directories: Set<String>, recursive: Set<String> = []) -> [WatchFailure] {
         self.directories = Set(directories.map(Self.absolute))
         wantedRecursiveRoots = Set(recursive.map(Self.absolute))
-        recursiveRoots = wantedRecursiveRoots.union(appearedRoots)
         walkedRoots.formIntersection(recursiveRoots)
         return reconcile()
     }
@@ -101,7 +99,6 @@ public final class Watcher {
             names[PathName.parent(file), default: []].insert(String(PathName.lastComponent(file)))
         }
         fileNames = names
-        fileCount = names.values.reduce(0) { $0 + $1.count }
         return reconcile()
     }
 
@@ -143,7 +140,6 @@ public final class Watcher {
 
     private func record(_ path: String, exists: Bool) {
         if exists { pending.changed(path) } else { pending.removed(path) }
-        recordedSomething = true
     }
 
     // MARK: Kernel events
@@ -164,7 +160,6 @@ public final class Watcher {
         var relevant = false
         for event in events {
             counters.eventsSeen += 1
-            recordedSomething = false
             if event.mask.contains(.queueOverflow) {
                 counters.overflows += 1
                 counters.lastOverflow = Clock.wall()
@@ -176,8 +171,7 @@ public final class Watcher {
                 if !table.isRetired(event.watch, finally: event.mask.contains(.ignored)) { lostEvents = true }
                 continue
             }
-            apply(event, in: directory)
-            if recordedSomething {
+            if apply(event, in: directory) {
                 pending.eventCount += 1
                 relevant = true
             }
@@ -186,7 +180,14 @@ public final class Watcher {
         if relevant { debouncer?.noteEvent() }
     }
 
-    private func apply(_ event: Inotify.Event, in directory: WatchedDirectory) {
+    /// Records what one event means; returns whether it recorded anything.
+    private func apply(_ event: Inotify.Event, in directory: WatchedDirectory) -> Bool {
+        let before = pending.recordCount
+        recordChanges(event, in: directory)
+        return pending.recordCount > before
+    }
+
+    private func recordChanges(_ event: Inotify.Event, in directory: WatchedDirectory) {
         let mask = event.mask
         let gone: Inotify.Mask = [.delete, .movedFrom]
         if event.name.isEmpty {
@@ -196,16 +197,17 @@ public final class Watcher {
         let path = PathName.join(directory.path, event.name)
         let interest = directory.interest
         if mask.contains(.isDirectory) {
+            // A directory named by `watch(files:)` (a path mypy found missing) counts as well.
+            let named = interest.names.contains(event.name)
             if !mask.isDisjoint(with: gone) {
                 removeTree(path)
-                if interest.reportsDirectory(event.name) { record(path, exists: false) }
+                if interest.reportsDirectory(event.name) || named { record(path, exists: false) }
             } else if !mask.isDisjoint(with: [.create, .movedTo]) {
-                if interest.reportsDirectory(event.name) { record(path, exists: true) }
+                if interest.reportsDirectory(event.name) || named { record(path, exists: true) }
                 if interest.recursive && Self.descends(into: event.name) {
                     _ = walk(path, report: true)
                 } else if interest.reportsDirectory(event.name) {
                     appearedRoots.insert(path)
-                    recursiveRoots.insert(path)
                     walkedRoots.insert(path)
                     _ = walk(path, report: true)
                 }
@@ -373,14 +375,35 @@ public final class Watcher {
         let forgotten = appearedRoots.filter(gone)
         guard !forgotten.isEmpty else { return }
         appearedRoots.subtract(forgotten)
-        recursiveRoots = wantedRecursiveRoots.union(appearedRoots)
     }
+
+    private func isRecursiveRoot(_ path: String) -> Bool {
+        wantedRecursiveRoots.contains(path) || appearedRoots.contains(path)
+    }
+
+    /// Whether a change to `path` (written, created, removed) would be reported now: its directory
+    /// has a live watch whose interest includes the name.
+    public func reportsChanges(to path: String) -> Bool {
+        let path = Self.absolute(path)
+        guard let watch = table.watch(for: PathName.parent(path)), let directory = table[watch] else { return false }
+        let name = String(PathName.lastComponent(path))
+        return directory.interest.reports(name) || directory.interest.reportsDirectory(name)
+    }
+
+    /// Whether a file appearing in or leaving `directory` would be reported now.
+    public func reportsListing(of directory: String) -> Bool {
+        guard let watch = table.watch(for: Self.absolute(directory)), let watched = table[watch] else { return false }
+        return watched.interest.full
+    }
+
+    /// Changes whenever a watch is added or removed.
+    public var watchesVersion: Int { table.version }
 
     /// What the wanted sets ask of `path`, or nil when it should not be watched.
     func interest(for path: String) -> Interest? {
         var interest = Interest()
-        interest.full = directories.contains(path) || recursiveRoots.contains(path)
-        interest.recursive = recursiveRoots.contains(path)
+        interest.recursive = isRecursiveRoot(path)
+        interest.full = interest.recursive || directories.contains(path)
         interest.names = fileNames[path] ?? []
         interest.isGit = PathName.lastComponent(path) == ".git"
         if !interest.recursive, let inherited = inheritedInterest(path) {
@@ -394,13 +417,13 @@ public final class Watcher {
     /// What `path` inherits from the nearest recursive root above it: everything, `HEAD` for a
     /// `.git`, nothing below a name that is not descended into.
     private func inheritedInterest(_ path: String) -> Interest? {
-        guard !recursiveRoots.isEmpty else { return nil }
+        guard !wantedRecursiveRoots.isEmpty || !appearedRoots.isEmpty else { return nil }
         var ancestor = path
         var names: [Substring] = []   // from `path`'s own name upwards
         while ancestor != "/" && ancestor != "." {
             names.append(PathName.lastComponent(ancestor))
             ancestor = PathName.parent(ancestor)
-            guard recursiveRoots.contains(ancestor) else { continue }
+            guard isRecursiveRoot(ancestor) else { continue }
             if names.dropFirst().contains(where: { ChangeFilter.isIgnoredDirectory($0) }) { return nil }
             if names[0] == ".git" { return Interest(names: ["HEAD"], isGit: true) }
             if ChangeFilter.isIgnoredDirectory(names[0]) { return nil }

@@ -22,7 +22,10 @@ Replies:
   {"id": int, "stdout": str} / {"id": int, "stderr": str}      (while a request runs)
   {"id": int, "final": true, "response": {...}, "crashed": bool, "modules": int, "seconds": float,
    "graph": {"changed": [[module, path, [imports], [missing]]], "removed": [module]},
-   "search_dirs": [str]}                                       (graph and search_dirs when changed)
+   "search_dirs": [str],                                       (graph and search_dirs when changed)
+   "evidence": {"files": [str], "directories": [str]}}         (what mypy looked at for the first time)
+
+The protocol's typed form, and the reference for each field, is `EngineMessages.swift`.
 
 `invalidate` is how file events reach mypy: its FileSystemWatcher decides "unchanged" from size and
 whole-second mtime, so the daemon, which saw the write, makes the recorded mtime of each written
@@ -197,6 +200,80 @@ def exit_status(code: object) -> tuple[int, str]:
 GraphEntry = tuple[str | None, frozenset[str], frozenset[str]]
 
 
+class Evidence:
+    """Everything mypy looked at on disk in this engine's life, as the paths whose change matters.
+
+    The daemon answers from memory only while each of these is under a live watch: a file mypy
+    read or stat'ed (also one that did not exist, or did not parse), and a directory it listed.
+    For a missing file under missing directories, what matters is the topmost missing one
+    appearing. Each reply carries only what is new.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.seen_listings: set[str] = set()
+        self.files: set[str] = set()
+        self.directories: set[str] = set()
+        self.new_files: list[str] = []
+        self.new_directories: list[str] = []
+
+    def add(self, stats: dict[str, Any], listings: Iterable[str], failed_listings: Iterable[str]) -> None:
+        # A directory that could not be listed is a path whose appearance matters, like a missing file.
+        looked_at = list(stats.items()) + [(path, None) for path in failed_listings]
+        for path, st in looked_at:
+            if path in self.seen:
+                continue
+            self.seen.add(path)
+            absolute = os.path.abspath(path)
+            target = absolute if st is not None else self.topmost_missing(absolute)
+            if target not in self.files:
+                self.files.add(target)
+                self.new_files.append(target)
+        for path in listings:
+            if path in self.seen_listings:
+                continue
+            self.seen_listings.add(path)
+            absolute = os.path.abspath(path)
+            if absolute not in self.directories:
+                self.directories.add(absolute)
+                self.new_directories.append(absolute)
+
+    @staticmethod
+    def topmost_missing(path: str) -> str:
+        parent = os.path.dirname(path)
+        while parent != path and not os.path.isdir(parent):
+            path, parent = parent, os.path.dirname(parent)
+        return path
+
+    def take_new(self) -> dict[str, list[str]] | None:
+        if not self.new_files and not self.new_directories:
+            return None
+        new = {"files": self.new_files, "directories": self.new_directories}
+        self.new_files, self.new_directories = [], []
+        return new
+
+
+def recording_file_system_cache(evidence: Evidence) -> Any:
+    """mypy's FileSystemCache, telling `evidence` what it was asked about before each flush.
+
+    mypy flushes the cache at the end of every check, so what a build looked at is only visible
+    then. (FileSystemCache allows interpreted subclasses; mypy's tests subclass it too.)
+    """
+    from mypy.fscache import FileSystemCache
+
+    class RecordingFileSystemCache(FileSystemCache):
+        def flush(self) -> None:
+            self.record()
+            super().flush()
+
+        def record(self) -> None:
+            stats = getattr(self, "stat_or_none_cache", None)  # flush() runs in __init__ too
+            if stats is not None:
+                evidence.add(stats, list(self.listdir_cache), list(self.listdir_error_cache))
+
+    return RecordingFileSystemCache()
+
+
 class Engine:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
@@ -205,6 +282,7 @@ class Engine:
         self.flags: list[str] = []
         self.allow_sources = False
         self.exported_search_dirs: list[str] = []
+        self.evidence = Evidence()
 
     def start(self, message: dict[str, Any]) -> dict[str, Any]:
         """Process the daemon's mypy flags as `dmypy start` does, and build mypy's Server."""
@@ -235,6 +313,7 @@ class Engine:
         try:
             # Server() removes its status file if present: give it a name that never exists.
             self.server = Server(options, os.path.join(os.devnull, "dmypy-status"), timeout=None)
+            self.server.fscache = recording_file_system_cache(self.evidence)
         finally:
             sys.stdout, sys.stderr = saved
         return {
@@ -304,6 +383,10 @@ class Engine:
         reply["modules"] = len(manager.graph) if manager is not None else 0
         if manager is not None:
             reply.update(self.graph_changes(manager))
+        # What was looked at since the last flush (a command that ended before mypy flushed).
+        self.server.fscache.record()
+        if (evidence := self.evidence.take_new()) is not None:
+            reply["evidence"] = evidence
         self.channel.send(reply)
 
     def graph_changes(self, manager: Any) -> dict[str, Any]:

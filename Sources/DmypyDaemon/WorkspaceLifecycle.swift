@@ -1,0 +1,170 @@
+import DmypyEngine
+import DmypySystem
+import DmypyWatch
+import DmypyWire
+
+/// A workspace's engine from start to end: finding Python (on the loop), starting the engine,
+/// its events, and one way to replace it whatever the cause.
+extension Workspace {
+    /// Finds Python and starts the engine; the outcome reaches `onFirstStart`. Nothing here waits:
+    /// the interpreter probe is a child process whose answer arrives through the loop.
+    func start() {
+        if files == nil {
+            do {
+                let files = try FileTracking(loop: loop, directory: settings.directory)
+                files.watcher.onBatch = { [weak self] batch in self?.filesChanged(batch) }
+                self.files = files
+            } catch {
+                log.warning("Cannot watch files (\(error)); every check will stat the build as mypy does")
+            }
+        }
+        stopEngine()
+        let search = PythonSearch(flags: settings.flags, environment: Process.environmentDictionary(settings.environment),
+                                  directory: settings.directory, loop: loop) { [weak self] result in
+            self?.located(result)
+        }
+        // With no candidate on disk it has already failed; otherwise its answer comes later.
+        if case .stopped = state { state = .locating(search) }
+    }
+
+    private func located(_ result: Result<PythonLocator.Interpreter, NoPythonWithMypy>) {
+        switch result {
+        case .failure(let error):
+            fail(.noPython(error))
+        case .success(let interpreter):
+            self.interpreter = interpreter
+            spawnEngine()
+        }
+    }
+
+    func spawnEngine() {
+        guard let interpreter else { return }
+        do {
+            let engine = try launchEngine(interpreter)
+            engine.onEvent = { [weak self, unowned engine] event in self?.handle(event, from: engine) }
+            state = .starting(engine)
+            engineStarts += 1
+            aging = EngineAging(maximumUpdates: maximumUpdates)
+            log.info("Engine started", fields: ["ENGINE_PID": "\(engine.pid)", "PYTHON": interpreter.path, "MYPY_VERSION": interpreter.mypyVersion])
+        } catch {
+            fail(.cannotSpawn(python: interpreter.path, error))
+        }
+    }
+
+    /// A new engine process for this workspace, already asked to start mypy with its flags.
+    func launchEngine(_ interpreter: PythonLocator.Interpreter) throws(SystemError) -> EngineProcess {
+        let engine = try EngineProcess(loop: loop, python: interpreter.path, adapterPath: adapterPath,
+                                       directory: settings.directory, environment: settings.environment)
+        engine.send(.start(flags: settings.flags, allowSources: settings.allowSources,
+                           stdoutTTY: settings.stdoutTTY, stderrTTY: settings.stderrTTY))
+        return engine
+    }
+
+    func fail(_ failure: WorkspaceFailure) {
+        dropStandby(because: "the workspace failed")
+        stopEngine()
+        state = .failed(failure)
+        log.error(failure.message)
+        reportFirstStart(EngineStart(ok: false, err: failure.message + "\n", status: failure.status))
+        for job in schedule.removeAll() {
+            answer(job, ["error": .string(failure.message)])
+        }
+    }
+
+    private func reportFirstStart(_ start: EngineStart) {
+        guard let report = onFirstStart else { return }
+        onFirstStart = nil
+        report(start)
+    }
+
+    func handle(_ event: EngineProcess.Event, from engine: EngineProcess) {
+        switch event {
+        case .reply(.started(let start)):
+            guard start.ok else {
+                // mypy refused its options (a bad flag or config): whoever started the workspace
+                // is told exactly what mypy printed; requests already waiting get it as their error.
+                reportFirstStart(start)
+                fail(.optionsRefused(message: start.err, status: start.status))
+                return
+            }
+            metadata = start.metadata
+            files?.setEngineFiles(start)
+            state = .ready(engine)
+            reportFirstStart(start)
+            pump()
+        case .reply(.options(let changed, let reason)):
+            if changed {
+                replaceEngine(.outdated("a configuration file changed and \(reason)", notice: .configurationChanged))
+            } else {
+                log.info("A configuration file changed; \(reason): the engine keeps its build")
+            }
+        case .reply(.output(let id, let stream, let text)):
+            guard let job = schedule.current, job.id == id else { return }
+            job.output.append(EngineJob.Output(key: stream.rawValue, text: text))
+            for waiter in job.waiters { waiter.jobOutput(key: stream.rawValue, text: text) }
+        case .reply(.finished(let id, let outcome)):
+            guard let job = schedule.current, job.id == id else { return }
+            finished(job, outcome, engine: engine)
+        case .logLine(let line):
+            log.engineOutput(line)
+        case .exited(let termination, let tail):
+            engineExited(engine, termination: termination, tail: tail)
+        }
+    }
+
+    private func engineExited(_ engine: EngineProcess, termination: Process.Termination?, tail: String) {
+        switch state {
+        case .starting(let e) where e === engine:
+            // It died before it could even start: nothing to retry.
+            fail(.diedWhileStarting(termination, tail: tail))
+        case .ready(let e) where e === engine:
+            let how = termination.map { "\($0)" } ?? "exited"
+            log.error("Engine \(how); restarting it", fields: ["ENGINE_OUTPUT": tail])
+            replaceEngine(.crashed("The engine \(how)\n\(tail)"))
+        default:
+            break
+        }
+    }
+
+    /// Replaces the engine with a fresh one, keeping every request: the one in flight runs again
+    /// on the new engine after the last build is replayed. The cause decides the rest: a crash
+    /// counts towards giving up, outdated options look for Python again and leave a notice for
+    /// the next `run`, and every cause but a crash or a recycle voids the answers known so far.
+    func replaceEngine(_ cause: EngineReplacement) {
+        dropStandby(because: "the engine is replaced anyway")
+        let crashed: Bool
+        if case .crashed = cause { crashed = true } else { crashed = false }
+        if crashed {
+            let now = Clock.monotonic()
+            crashTimes = crashTimes.filter { now - $0 < 60 } + [now]
+        } else {
+            engineRestarts += 1
+            log.info("Restarting the engine: \(cause.reason)")
+        }
+        if case .outdated(_, let notice?) = cause {
+            // A `run` waiting now hears it before its answer; otherwise the next `run` does.
+            let runWaiters = schedule.jobs.filter { $0.command == "run" }.flatMap(\.waiters)
+            if runWaiters.isEmpty {
+                restartNotice = min(restartNotice ?? notice, notice)
+            } else {
+                for waiter in runWaiters { waiter.jobOutput(key: "stdout", text: notice.text) }
+            }
+        }
+        stopEngine()
+        if let givenUp = schedule.engineReplaced(crashed: crashed, voidAnswers: cause.voidsAnswers) {
+            let text = { if case .crashed(let text) = cause { return text } else { return "" } }()
+            answer(givenUp, withMetadata(["error": .string(text.hasPrefix("Daemon crashed!") ? text : "Daemon crashed!\n" + text)]))
+        }
+        if crashed, crashTimes.count >= 3 {
+            fail(.crashLoop(crashes: crashTimes.count))
+            return
+        }
+        files?.forgetGraph()
+        tellWaiters(crashed ? "mypy crashed; restarting the engine and checking again" : "restarting the engine: \(cause.reason)")
+        if cause.locatesPythonAgain || interpreter == nil {
+            start()
+        } else {
+            spawnEngine()
+        }
+    }
+}

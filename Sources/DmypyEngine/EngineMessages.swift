@@ -1,0 +1,204 @@
+import DmypyWire
+
+// The engine channel: what the daemon sends the Python adapter and what comes back, as typed
+// values. Frames are decoded into these once, in `EngineProcess`; nothing else reads the
+// engine's JSON. On the wire each message is mypy's framing (4-byte big-endian length, UTF-8 JSON
+// object); requests go to the adapter's fd 3, replies come from its fd 4.
+
+/// A message from the daemon to the engine.
+public enum EngineRequest: Equatable, Sendable {
+    /// Process mypy's flags as `dmypy start` does and build mypy's `Server` (replied: `started`).
+    case start(flags: [String], allowSources: Bool, stdoutTTY: Bool, stderrTTY: Bool)
+    /// Run one of mypy's commands (`cmd_<command>(**data)`); replied with output frames, then `finished`.
+    case run(id: Int, command: String, data: JSONObject)
+    /// Make mypy hash these files again on its next update (every file it knows, with `all`). No reply.
+    case invalidate(paths: [String], all: Bool)
+    /// A configuration file was written: are mypy's options different now? (replied: `options`)
+    case compareOptions
+
+    public var json: JSONObject {
+        switch self {
+        case .start(let flags, let allowSources, let stdoutTTY, let stderrTTY):
+            return ["op": "start", "flags": .array(flags.map { .string($0) }), "allow_sources": .bool(allowSources),
+                    "stdout_tty": .bool(stdoutTTY), "stderr_tty": .bool(stderrTTY)]
+        case .run(let id, let command, let data):
+            return ["op": "request", "id": .int(id), "command": .string(command), "data": .object(data)]
+        case .invalidate(let paths, let all):
+            return ["op": "invalidate", "paths": .array(paths.map { .string($0) }), "all": .bool(all)]
+        case .compareOptions:
+            return ["op": "options_changed"]
+        }
+    }
+}
+
+/// A message from the engine to the daemon.
+public enum EngineReply: Equatable, Sendable {
+    case started(EngineStart)
+    /// Whether mypy's options, read again, differ from the running Server's (`Options.compare_stable`).
+    case options(changed: Bool, reason: String)
+    /// Text mypy printed while running request `id`.
+    case output(id: Int, stream: OutputStream, text: String)
+    /// The end of request `id`.
+    case finished(id: Int, RequestOutcome)
+
+    public enum OutputStream: String, Sendable {
+        case stdout, stderr
+    }
+
+    /// Decodes one frame; nil for a message this daemon does not know (logged by the caller).
+    public init?(_ message: JSONObject) {
+        switch message["op"]?.stringValue {
+        case "started":
+            self = .started(EngineStart(message))
+            return
+        case "options":
+            self = .options(changed: message["changed"]?.boolValue ?? true, reason: message["reason"]?.stringValue ?? "")
+            return
+        default:
+            break
+        }
+        guard let id = message["id"]?.intValue else { return nil }
+        if message["final"]?.boolValue == true {
+            self = .finished(id: id, RequestOutcome(message))
+        } else if let text = message["stdout"]?.stringValue {
+            self = .output(id: id, stream: .stdout, text: text)
+        } else if let text = message["stderr"]?.stringValue {
+            self = .output(id: id, stream: .stderr, text: text)
+        } else {
+            return nil
+        }
+    }
+}
+
+/// The reply to `start`: mypy accepted its options and built its Server, or printed why not.
+public struct EngineStart: Equatable, Sendable {
+    public var ok: Bool
+    /// What mypy printed while processing the options (the `start` command's own output).
+    public var out: String
+    public var err: String
+    public var status: Int
+    /// `platform` and `python_version`, which mypy's server adds to every response.
+    public var metadata: JSONObject
+    /// Every place mypy may read its configuration from (a change may change its options).
+    public var configFiles: [String]
+    /// Files whose change makes the running engine wrong whatever the options: plugins, mypy itself.
+    public var restartFiles: [String]
+
+    public init(ok: Bool, out: String = "", err: String = "", status: Int = 0, metadata: JSONObject = [:],
+                configFiles: [String] = [], restartFiles: [String] = []) {
+        self.ok = ok
+        self.out = out
+        self.err = err
+        self.status = status
+        self.metadata = metadata
+        self.configFiles = configFiles
+        self.restartFiles = restartFiles
+    }
+
+    init(_ message: JSONObject) {
+        self.init(ok: message["ok"]?.boolValue ?? false,
+                  out: message["out"]?.stringValue ?? "",
+                  err: message["err"]?.stringValue ?? "",
+                  status: message["status"]?.intValue ?? 2,
+                  metadata: message["metadata"]?.objectValue ?? [:],
+                  configFiles: message["config_files"]?.strings ?? [],
+                  restartFiles: message["restart_files"]?.strings ?? [])
+    }
+}
+
+/// How one request ended, with what changed in mypy's view of the build.
+public struct RequestOutcome: Equatable, Sendable {
+    /// mypy's response, as `Server.run_command` returned it (plus its metadata).
+    public var response: JSONObject
+    /// mypy raised inside the command: its in-memory state can no longer be trusted.
+    public var crashed: Bool
+    /// Modules in mypy's fine-grained graph after the command (0 without a build).
+    public var modules: Int
+    /// How long mypy took.
+    public var seconds: Double
+    /// What changed in mypy's module graph since the previous reply, when anything did.
+    public var graph: GraphDelta?
+    /// mypy's search paths (python path, MYPYPATH, site-packages, typeshed), when they changed.
+    public var searchDirectories: [String]?
+    /// What mypy looked at on disk that it had not looked at before in this engine's life.
+    public var evidence: Evidence
+
+    /// A module added or replaced in mypy's graph.
+    public struct ModuleEntry: Equatable, Sendable {
+        public var name: String
+        public var path: String?
+        public var imports: [String]
+        public var missing: [String]
+    }
+
+    public struct GraphDelta: Equatable, Sendable {
+        public var changed: [ModuleEntry]
+        public var removed: [String]
+    }
+
+    /// Every file and directory mypy's file-system cache was asked about (stat, read, listdir),
+    /// including files that did not exist or did not parse. An answer given from memory rests on
+    /// each of them being under a live watch: a change to any of them must produce an event.
+    public struct Evidence: Equatable, Sendable {
+        /// Files, and names that did not exist, as the path whose appearance or change matters:
+        /// for a missing file under missing directories, the topmost missing one.
+        public var files: [String]
+        /// Directories whose listing mypy read.
+        public var directories: [String]
+
+        public init(files: [String] = [], directories: [String] = []) {
+            self.files = files
+            self.directories = directories
+        }
+
+        public var isEmpty: Bool { files.isEmpty && directories.isEmpty }
+    }
+
+    public init(response: JSONObject, crashed: Bool = false, modules: Int = 0, seconds: Double = 0,
+                graph: GraphDelta? = nil, searchDirectories: [String]? = nil, evidence: Evidence = Evidence()) {
+        self.response = response
+        self.crashed = crashed
+        self.modules = modules
+        self.seconds = seconds
+        self.graph = graph
+        self.searchDirectories = searchDirectories
+        self.evidence = evidence
+    }
+
+    init(_ message: JSONObject) {
+        var graph: GraphDelta?
+        if let changes = message["graph"]?.objectValue {
+            let changed = (changes["changed"]?.arrayValue ?? []).compactMap { value -> ModuleEntry? in
+                guard let fields = value.arrayValue, fields.count == 4, let name = fields[0].stringValue else { return nil }
+                return ModuleEntry(name: name, path: fields[1].stringValue, imports: fields[2].strings ?? [],
+                                   missing: fields[3].strings ?? [])
+            }
+            graph = GraphDelta(changed: changed, removed: changes["removed"]?.strings ?? [])
+        }
+        let evidence = message["evidence"]?.objectValue
+        self.init(response: message["response"]?.objectValue ?? ["error": "The engine sent no response"],
+                  crashed: message["crashed"]?.boolValue ?? false,
+                  modules: message["modules"]?.intValue ?? 0,
+                  seconds: message["seconds"]?.doubleValue ?? 0,
+                  graph: graph,
+                  searchDirectories: message["search_dirs"]?.strings,
+                  evidence: Evidence(files: evidence?["files"]?.strings ?? [],
+                                     directories: evidence?["directories"]?.strings ?? []))
+    }
+
+    /// mypy answered (with any exit status), without an error and without asking for a restart.
+    public var succeeded: Bool { !crashed && response["error"] == nil && response["restart"] == nil }
+}
+
+extension JSON {
+    /// The strings of an array (other elements skipped).
+    var strings: [String]? { arrayValue?.compactMap(\.stringValue) }
+
+    var doubleValue: Double? {
+        switch self {
+        case .double(let d): return d
+        case .int(let i): return Double(i)
+        default: return nil
+        }
+    }
+}
