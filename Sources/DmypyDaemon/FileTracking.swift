@@ -46,6 +46,8 @@ final class FileTracking {
     /// `hasEvidence`, as computed for this watch table and this evidence.
     private var evidenceVerdict: (watches: Int, evidence: Int, covered: Bool)?
     private var evidenceVersion = 0
+    /// The next reply's evidence replaces what is known (a new engine reports all of it at once).
+    private var evidenceIsReplaced = false
 
     init(loop: EventLoop, directory: String) throws(SystemError) {
         self.directory = PathName.normalize(directory)
@@ -83,13 +85,13 @@ final class FileTracking {
         rewatchFiles()
     }
 
-    /// A fresh engine exports its whole graph and its evidence again.
+    /// A fresh engine exports its whole graph and its evidence again. The old engine's evidence
+    /// stays watched until the new one's first reply replaces it: what the new one reads while it
+    /// builds is then under the watches that were live all along.
     func forgetGraph() {
         graph = ModuleGraph(root: directory)
         searchDirectories = []
-        evidenceFiles = []
-        evidenceDirectories = []
-        evidenceVersion += 1
+        evidenceIsReplaced = true
     }
 
     /// What applying an engine reply recorded.
@@ -117,7 +119,12 @@ final class FileTracking {
             searchDirectories = Set(directories)
             changedWatchSet = true
         }
-        if !outcome.evidence.isEmpty {
+        if !outcome.evidence.isEmpty || evidenceIsReplaced {
+            if evidenceIsReplaced {
+                evidenceIsReplaced = false
+                evidenceFiles = []
+                evidenceDirectories = []
+            }
             evidenceFiles.formUnion(outcome.evidence.files)
             evidenceDirectories.formUnion(outcome.evidence.directories)
             evidenceVersion += 1

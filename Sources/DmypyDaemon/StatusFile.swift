@@ -12,7 +12,9 @@ enum StatusFile {
 
     /// Written atomically and not writable by others (0644 like mypy's, under our umask).
     static func write(_ path: String, pid: pid_t, connectionName: String) throws(SystemError) {
-        try FileSystem.writeAtomically(path, contents(pid: pid, connectionName: connectionName), mode: 0o644)
+        // Not fsync'd: it is written on the event loop, and after a crash of the machine it names a
+        // dead daemon anyway (mypy does not sync it either).
+        try FileSystem.writeAtomically(path, contents(pid: pid, connectionName: connectionName), mode: 0o644, durable: false)
     }
 
     /// Removes the status file only if it still names this process (never a successor's).

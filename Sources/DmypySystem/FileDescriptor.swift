@@ -57,11 +57,11 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Reads until end of file (blocking descriptors only).
-    public func readAll() throws(SystemError) -> [UInt8] {
+    /// Reads until end of file, or until `limit` bytes (blocking descriptors only).
+    public func readAll(limit: Int = .max) throws(SystemError) -> [UInt8] {
         var result: [UInt8] = []
-        while true {
-            switch try read() {
+        while result.count < limit {
+            switch try read(upTo: min(65536, limit - result.count)) {
             case .done(let chunk):
                 if chunk.isEmpty { return result }
                 result += chunk
@@ -69,6 +69,7 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
                 _ = try? poll(events: Int16(POLLIN), timeoutMilliseconds: -1)
             }
         }
+        return result
     }
 
     /// Waits for readiness on this one descriptor; false on timeout. `poll(2)`

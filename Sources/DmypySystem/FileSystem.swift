@@ -3,22 +3,24 @@ import Glibc
 
 /// The few file operations the daemon and client need, without Foundation.
 public enum FileSystem {
-    /// The whole file, or nil when it cannot be read.
-    public static func read(_ path: String) -> [UInt8]? {
+    /// The file (its first `limit` bytes: the daemon reads small files only, such as /proc entries
+    /// and status files, and never lets a file it did not write make it read without end), or nil
+    /// when it cannot be read.
+    public static func read(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
         guard let fd = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
         defer { fd.close() }
-        return try? fd.readAll()
+        return try? fd.readAll(limit: limit)
     }
 
-    /// Writes a file atomically: a temporary file in the same directory, fsync'd, then renamed over
-    /// the target, so a reader sees the old content or the new, never a torn file. A failure (disk
-    /// full, read-only directory) leaves the old file untouched and throws.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
+    /// Writes a file atomically: a temporary file in the same directory, fsync'd when `durable`,
+    /// then renamed over the target, so a reader sees the old content or the new, never a torn
+    /// file. A failure (disk full, read-only directory) leaves the old file untouched and throws.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
         let temporary = "\(path).\(getpid()).tmp"
         let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, mode: mode)
         do {
             try fd.writeAll(bytes)
-            try syscall("fsync") { fsync(fd.rawValue) }
+            if durable { try syscall("fsync") { fsync(fd.rawValue) } }
             fd.close()
             try syscall("rename") { rename(temporary, path) }
         } catch {

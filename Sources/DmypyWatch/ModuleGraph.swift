@@ -2,6 +2,13 @@
 /// watch and what is stale. Fed from the engine after each build or update (`State.dependencies`
 /// as `imports`, `State.suppressed` as `missing`).
 ///
+/// What it decides: which directories are watched whole (so a new module next to the known ones
+/// is seen), and, through the stale set, whether a checkout is rebuilt from scratch (more than
+/// half the project stale) and what progress and `status -v` say. It does not decide whether an
+/// answer may come from memory: that rests on the change generation and on the engine's evidence
+/// (every path mypy looked at, watched), which cover what a module-level graph cannot (files that
+/// did not parse, files that did not exist yet).
+///
 /// Module names are interned to integers and reverse edges kept as sets, so `stale` is a
 /// breadth-first walk linear in the modules and edges it reaches, whatever the cycles.
 public struct ModuleGraph {

@@ -19,12 +19,7 @@ import Testing
 
     /// Waits (bounded) until `pid` is gone; returns whether it is.
     func waitUntilGone(_ pid: pid_t, seconds: Double = 30) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !isGone(pid) {
-            if Date() > deadline { return false }
-            usleep(10_000)
-        }
-        return true
+        Harness.eventually(within: seconds) { isGone(pid) }
     }
 
     /// Whether `pid` holds a connected Unix socket (/proc/<pid>/fd against /proc/net/unix, whose
@@ -84,11 +79,10 @@ import Testing
         for command in commands {
             running.append(try Harness.spawnDmypy(.ours, command, in: dir))
         }
-        let deadline = Date().addingTimeInterval(120)
         var waiting = running
-        while !waiting.isEmpty && Date() < deadline {
+        Harness.eventually(within: 120) {
             waiting.removeAll { hasConnectedSocket($0.pid) || $0.hasEnded }
-            if !waiting.isEmpty { usleep(10_000) }
+            return waiting.isEmpty
         }
         #expect(waiting.isEmpty, "clients not connected after 120 s: \(waiting.map(\.arguments))")
         #expect(running.allSatisfy { !$0.hasEnded }, "clients ended before the daemon could answer them")
@@ -261,12 +255,11 @@ import Testing
         // A cold check of the whole chain, in the background; wait (bounded) until the engine is on it.
         let check = try Harness.spawnDmypy(.ours, ["check", "m0.py"], in: dir)
         var busy = false
-        let deadline = Date().addingTimeInterval(120)
-        while !busy && !check.hasEnded && Date() < deadline {
+        try Harness.eventually(within: 120) {
             let fields = try Harness.verboseStatus(dir)
-            busy = fields["engine_busy"] == "True"
+            busy = fields.bool("engine_busy") == true
             if busy, let value = fields["engine_pid"] { engine = pid_t(value) }
-            if !busy { usleep(10_000) }
+            return busy || check.hasEnded
         }
         guard busy else {
             let result = try Harness.collect(check, timeout: 300)

@@ -43,7 +43,7 @@ import Testing
             .write("b.py", "def f( -> str:\n    return ''\n"),
             .dmypy(["check", "a.py", "b.py"]),
             .dmypy(["check", "a.py", "b.py"]),
-            .write("b.py", "def f() -> int:\n    return 0\n"),
+            .write("b.py", "def f() -> int:\n    return 10\n"),   // not the size of the broken one: mypy would miss it
             .dmypy(["check", "a.py", "b.py"]),
             .dmypy(["stop"]),
         ])

@@ -5,23 +5,14 @@ import Testing
 /// The daemon reacts to real edits on disk (real inotify, real mypy): after every kind of change,
 /// its answer equals a fresh `mypy` run's on the same files.
 @Suite(.serialized) struct FileEventTests {
-    /// The daemon orders messages by its processing order, a fresh run by its own: compare as sets.
-    func sameAnswer(_ ours: Harness.Result, _ fresh: Harness.Result, _ step: String) {
-        #expect(ours.status == fresh.status, "\(step): exit status differs\nours: \(ours)\nfresh mypy: \(fresh)")
-        #expect(Harness.lines(ours) == Harness.lines(fresh), "\(step): output differs\nours: \(ours)\nfresh mypy: \(fresh)")
-        #expect(ours.stderr == fresh.stderr, "\(step)")
-    }
-
     /// Waits (bounded) until the daemon is idle with at least `preChecks` pre-checks started.
-    func waitForPreCheck(_ project: URL, atLeast preChecks: Int) throws -> [String: String] {
-        let deadline = Date().addingTimeInterval(60)
+    func waitForPreCheck(_ project: URL, atLeast preChecks: Int) throws -> Harness.Fields {
         var fields = try Harness.verboseStatus(project)
-        while Date() < deadline {
-            if Int(fields["pre_checks"] ?? "") ?? 0 >= preChecks && fields["engine_busy"] == "False" { return fields }
-            usleep(50_000)
+        let done = try Harness.eventually(every: 0.05) {
             fields = try Harness.verboseStatus(project)
+            return fields.int("pre_checks") >= preChecks && fields.bool("engine_busy") == false
         }
-        Issue.record("no pre-check finished: \(fields)")
+        if !done { Issue.record("no pre-check finished: \(fields)") }
         return fields
     }
 
@@ -30,7 +21,7 @@ import Testing
         let dir = try Harness.project(sampleProject)
         defer { Harness.cleanUp(dir) }
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try Harness.freshMypy(["a.py", "b.py"], in: dir), "first check")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), ["a.py", "b.py"], in: dir, "first check")
 
         // "str" -> "int", 'hi' -> 1234: same size; then put the old mtime back, so size and whole-second mtime
         // (all that mypy's own daemon looks at) are both unchanged.
@@ -41,7 +32,7 @@ import Testing
         let after = try FileManager.default.attributesOfItem(atPath: file.path)
         #expect(after[.size] as? Int == before[.size] as? Int)
 
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), try Harness.freshMypy(["a.py", "b.py"], in: dir), "same-size edit")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir), ["a.py", "b.py"], in: dir, "same-size edit")
     }
 
     /// Every kind of change, one after the other, on one running daemon.
@@ -78,10 +69,10 @@ import Testing
             ("directory removed", { try fm.removeItem(at: dir.appendingPathComponent("pkg")) }),
         ]
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), "first check")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "."], in: dir), ["."], in: dir, "first check")
         for (name, change) in steps {
             try change()
-            sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), name)
+            try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "."], in: dir), ["."], in: dir, name)
         }
         let fields = try Harness.verboseStatus(dir)
         #expect(fields["watcher_fallback"] == "None")
@@ -111,7 +102,7 @@ import Testing
         #expect(fields["graph_stale_modules"] == "0", "\(fields)")
 
         let afterEdit = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
-        sameAnswer(afterEdit, try Harness.freshMypy(["a.py", "b.py"], in: dir), "edit, pre-checked")
+        try Harness.expectSameAsFreshMypy(afterEdit, ["a.py", "b.py"], in: dir, "edit, pre-checked")
         #expect(try Harness.verboseStatus(dir)["answered_from_memory"] == "2", "the pre-check's answer was used")
 
         // A recheck is mypy's own (it prints differently from a check), then answered from memory.
@@ -142,9 +133,9 @@ import Testing
         try git(["commit", "-q", "-am", "two"])
 
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), "on branch other")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "."], in: dir), ["."], in: dir, "on branch other")
         try git(["checkout", "-q", "main"])
-        sameAnswer(try Harness.dmypy(.ours, ["check", "."], in: dir), try Harness.freshMypy(["."], in: dir), "after switching to main")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "."], in: dir), ["."], in: dir, "after switching to main")
         #expect(try Harness.verboseStatus(dir)["engine_restarts"] == "1", "most of the project changed: a rebuild")
     }
 
@@ -155,15 +146,15 @@ import Testing
         let dir = try Harness.project(sampleProject.merging(["pyproject.toml": "[project]\nname = \"p\"\nversion = \"1\"\n"]) { $1 })
         defer { Harness.cleanUp(dir) }
         #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try Harness.freshMypy(["a.py", "c.py"], in: dir), "first")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), ["a.py", "c.py"], in: dir, "first")
 
         try Harness.write(dir, "pyproject.toml", "[project]\nname = \"p\"\nversion = \"2\"\n")
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try Harness.freshMypy(["a.py", "c.py"], in: dir), "version bump")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), ["a.py", "c.py"], in: dir, "version bump")
         var fields = try Harness.verboseStatus(dir)
         #expect(fields["engine_restarts"] == "0" && fields["engine_starts"] == "1", "\(fields)")
 
         try Harness.write(dir, "pyproject.toml", "[project]\nname = \"p\"\nversion = \"2\"\n\n[tool.mypy]\ndisallow_untyped_defs = true\n")
-        sameAnswer(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), try Harness.freshMypy(["a.py", "c.py"], in: dir), "[tool.mypy] added")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "a.py", "c.py"], in: dir), ["a.py", "c.py"], in: dir, "[tool.mypy] added")
         fields = try Harness.verboseStatus(dir)
         #expect(fields["engine_restarts"] == "1" && fields["engine_starts"] == "2", "\(fields)")
     }

@@ -169,19 +169,53 @@ enum Harness {
     /// The lines of a result's stdout, as a set (a daemon orders messages as it processed modules).
     static func lines(_ result: Result) -> Set<String> { Set(result.stdout.split(separator: "\n").map(String.init)) }
 
-    /// `dmypy status -v` (ours) as key → value, the values as printed.
-    static func verboseStatus(_ project: URL, _ options: [String] = [], env: [String: String] = [:]) throws -> [String: String] {
+    /// `dmypy status -v` (ours), parsed.
+    static func verboseStatus(_ project: URL, _ options: [String] = [], env: [String: String] = [:]) throws -> Fields {
         fields(try dmypy(.ours, options + ["status", "-v"], in: project, env: env, timeout: 60))
     }
 
-    /// The `key : value` lines of a verbose status or check.
-    static func fields(_ result: Result) -> [String: String] {
+    /// The `key : value` lines of a verbose status or check: the values as printed, or typed.
+    struct Fields: CustomStringConvertible {
+        var values: [String: String]
+
+        subscript(key: String) -> String? { values[key] }
+        /// An integer field; 0 when it is missing or not a number.
+        func int(_ key: String) -> Int { values[key].flatMap { Int($0) } ?? 0 }
+        /// A Python boolean field (`True`/`False`); nil when missing.
+        func bool(_ key: String) -> Bool? { values[key].map { $0 == "True" } }
+
+        var description: String { values.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "\n") }
+    }
+
+    static func fields(_ result: Result) -> Fields {
         var fields: [String: String] = [:]
         for line in result.stdout.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             fields[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        return fields
+        return Fields(values: fields)
+    }
+
+    /// Waits (bounded) until `condition` holds, checking every `interval` seconds; returns
+    /// whether it did. The one polling loop of the tests: a deadline, never a measured time.
+    @discardableResult
+    static func eventually(within seconds: Double = 60, every interval: Double = 0.01, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if try condition() { return true }
+            if Date() > deadline { return false }
+            usleep(UInt32(interval * 1_000_000))
+        }
+    }
+
+    /// Expects our answer to be what a fresh, non-daemon mypy run over `arguments` prints (as
+    /// sets of lines: a daemon orders messages as it processed modules), status and stderr included.
+    static func expectSameAsFreshMypy(_ ours: Result, _ arguments: [String], in project: URL, _ step: String,
+                                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let fresh = try freshMypy(arguments, in: project)
+        #expect(ours.status == fresh.status, "\(step): exit status differs\nours: \(ours)\nfresh mypy: \(fresh)", sourceLocation: sourceLocation)
+        #expect(lines(ours) == lines(fresh), "\(step): output differs\nours: \(ours)\nfresh mypy: \(fresh)", sourceLocation: sourceLocation)
+        #expect(ours.stderr == fresh.stderr, "\(step)", sourceLocation: sourceLocation)
     }
 
     /// A Unix stream socket connected to `path` (for tests that speak raw bytes), or -1.
@@ -221,11 +255,10 @@ enum Harness {
 
     /// Waits (bounded) until no process works in `directory`; returns those still there.
     static func waitForNoProcesses(in directory: URL, seconds: Double = 10) -> [Int32] {
-        let deadline = Date().addingTimeInterval(seconds)
-        var left = processes(in: directory)
-        while !left.isEmpty && Date() < deadline {
-            usleep(20_000)
+        var left: [Int32] = []
+        eventually(within: seconds, every: 0.02) {
             left = processes(in: directory)
+            return left.isEmpty
         }
         return left
     }

@@ -166,11 +166,10 @@ import Testing
             try checkMatchesFreshMypy("edit \(i)")
         }
         // The swap happens once the fresh engine is warm and the old one idle.
-        let deadline = Date().addingTimeInterval(120)
         var fields = try Harness.verboseStatus(dir)
-        while fields["engine_recycles"] == "0" && Date() < deadline {
-            usleep(50_000)
+        try Harness.eventually(within: 120, every: 0.05) {
             fields = try Harness.verboseStatus(dir)
+            return fields.int("engine_recycles") >= 1
         }
         #expect(Int(fields["engine_recycles"] ?? "") ?? 0 >= 1, "\(fields)")
         // The new engine sees a same-size edit made within the same second too.
@@ -197,8 +196,7 @@ import Testing
             try Harness.write(dir, "b.py", i % 2 == 0 ? "def f() -> int:\n    return 1\n" : "def f() -> str:\n    return ''\n")
             usleep(300_000)
         }
-        let deadline = Date().addingTimeInterval(60)
-        while kill(pid, 0) == 0 && Date() < deadline { usleep(50_000) }
+        Harness.eventually(every: 0.05) { kill(pid, 0) != 0 }
         #expect(kill(pid, 0) != 0, "the daemon is still running long after its --timeout")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(".dmypy.json").path))
     }

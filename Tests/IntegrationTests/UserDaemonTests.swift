@@ -26,8 +26,7 @@ import Testing
         let activator = try Harness.spawn(executable: "/usr/bin/systemd-socket-activate",
                                           arguments: ["-l", socket, Harness.ours, "daemon", "--timeout", String(timeout)],
                                           in: runtime, env: Harness.environment())
-        let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(10_000) }
+        Harness.eventually(within: 30) { FileManager.default.fileExists(atPath: socket) }
         return UserDaemon(runtime: runtime, activator: activator)
     }
 
@@ -99,5 +98,58 @@ import Testing
         #expect(ended.status == 0, "the daemon exits cleanly when idle: \(ended)")
         #expect(ended.stderr.contains("Workspace closed"), "\(ended.stderr)")
         #expect(kill(pid, 0) != 0)
+    }
+
+    /// The event loop never waits: while one workspace's engine restarts with an interpreter that
+    /// takes two seconds to start (its probe a child process on the loop), that workspace's
+    /// `status` and another workspace's `check` are answered before the slow interpreter is done.
+    @Test func aSlowInterpreterStallsNobody() throws {
+        try Harness.requireMypy()
+        let daemon = try startUserDaemon(timeout: 600)
+        defer { daemon.stop() }
+        let a = try Harness.project(["a.py": "def f(x):\n    return x\n", "mypy.ini": "[mypy]\n"])
+        let b = try Harness.project(sampleProject)
+        let markers = try Harness.project([:])
+        defer { Harness.cleanUp(a); Harness.cleanUp(b); Harness.cleanUp(markers) }
+        try FileManager.default.createDirectory(at: markers, withIntermediateDirectories: true)
+        let slowPython = markers.appendingPathComponent("slowpython").path
+        try """
+        #!/bin/sh
+        if [ -e "\(markers.path)/slow" ]; then
+            touch "\(markers.path)/started-$$"; sleep 2; touch "\(markers.path)/slept-$$"
+        fi
+        exec "\(Harness.python)" "$@"
+
+        """.write(toFile: slowPython, atomically: true, encoding: .utf8)
+        chmod(slowPython, 0o755)
+        var envA = daemon.env
+        envA["DMYPY_PYTHON"] = slowPython
+
+        let fresh = try Harness.dmypy(.ours, ["check", "a.py"], in: a, env: envA)
+        #expect(fresh.status == 0, "\(fresh)")
+        let expectedB = try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py"], in: b, env: daemon.env)
+        #expect(expectedB.status == 1, "\(expectedB)")
+
+        // From now on the interpreter is slow; a changed option restarts A's engine through it.
+        FileManager.default.createFile(atPath: markers.appendingPathComponent("slow").path, contents: nil)
+        try Harness.write(a, "mypy.ini", "[mypy]\ndisallow_untyped_defs = True\n")
+        func entries(_ prefix: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: markers.path)) ?? []).filter { $0.hasPrefix(prefix) }
+        }
+        Harness.eventually { !entries("started-").isEmpty }
+        try #require(!entries("started-").isEmpty, "the engine was never restarted through the slow interpreter")
+
+        let status = try Harness.dmypy(.ours, ["status", "-v"], in: a, env: envA)
+        let stalledStatus = !entries("slept-").isEmpty
+        // --export-types: a request of its own, answered by the engine rather than from memory.
+        let checkB = try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py", "--export-types"], in: b, env: daemon.env)
+        let stalledCheck = !entries("slept-").isEmpty
+        #expect(status.status == 0 && !stalledStatus, "status waited for the slow interpreter: \(status)")
+        #expect(Harness.fields(status)["engine_state"] == "locating python", "\(status)")
+        #expect(checkB.stdout == expectedB.stdout && !stalledCheck, "another workspace's check waited: \(checkB)")
+
+        // And A, once its engine is up, answers with the new option.
+        let after = try Harness.dmypy(.ours, ["check", "a.py"], in: a, env: envA)
+        #expect(after.stdout.contains("Function is missing a type annotation"), "\(after)")
     }
 }
