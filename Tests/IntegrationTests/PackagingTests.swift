@@ -476,6 +476,7 @@ import Testing
         let stop = try sandbox.inside("/bin/sh", ["-c", "cd \"$1\" && exec /usr/bin/dmypy stop", "sh", project.path])
         #expect(stop.stdout == "Daemon stopped\n", "\(stop)")
         #expect(try userctl(["disable", "--now", "dmypy.socket", "dmypy.service"]).status == 0)
+        #expect(try sandbox.state("dmypy.service") == "inactive", "\(inside())")
 
         // 4. `dmypy install-units` of the pip-installed binary: its units, in the user's config
         // directory (which systemd prefers to /usr/lib), name that binary's real path.
@@ -500,6 +501,9 @@ import Testing
         #expect(try Self.run(venv.dmypyPath, ["stop"], in: project,
                              env: Self.plainEnvironment(["XDG_RUNTIME_DIR": sandbox.runtimeDirectory])).stdout == "Daemon stopped\n")
 
+        // Stopped by systemd (SIGTERM: the daemon cleans up after itself), not killed at teardown.
+        #expect(try userctl(["disable", "--now", "dmypy.socket", "dmypy.service"]).status == 0)
+        #expect(try sandbox.state("dmypy.service") == "inactive", "\(inside())")
         sandbox.tearDown()
         #expect(FileManager.default.fileExists(atPath: "/usr/bin/dmypy") == hostHadDmypy, "the host's /usr/bin/dmypy changed")
         #expect(try Self.run("/usr/bin/dpkg-query", ["-W", "dmypy-swift"], in: Harness.root).status == (hostHadPackage ? 0 : 1),
