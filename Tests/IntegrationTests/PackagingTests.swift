@@ -271,7 +271,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: work) }
         let venv = try Venv(in: work)
         try venv.pip(["install", "-q", wheel, "mypy==\(Self.pinnedMypy)"])
-        #expect(try venv.dmypyScript(version: version) == .mypys)
+        #expect(try venv.dmypyScript(version: version) == .mypys, "pip install <wheel> mypy")
+        try venv.pip(["uninstall", "-y", "-q", "mypy", "dmypy-swift"])
+        #expect(try venv.dmypyScript(version: version) == .absent)
+        try venv.pip(["install", "-q", "mypy==\(Self.pinnedMypy)", wheel])
+        #expect(try venv.dmypyScript(version: version) == .mypys, "pip install mypy <wheel>")
     }
 
     /// The README's newcomer path: `pipx install <wheel>`, then `dmypy run -- .` in a project
