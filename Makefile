@@ -2,7 +2,7 @@
 PREFIX ?= $(HOME)/.local
 UNITDIR ?= $(HOME)/.config/systemd/user
 
-.PHONY: demo test build install uninstall
+.PHONY: demo test build dist install uninstall
 
 demo:
 	tools/demo
@@ -12,6 +12,10 @@ test:
 
 build:
 	tools/build
+
+# The wheel and the Debian package (see the README, "Installing without Swift").
+dist:
+	tools/dist
 
 install: build
 	install -D -m 0755 .build/release/dmypy $(DESTDIR)$(PREFIX)/bin/dmypy

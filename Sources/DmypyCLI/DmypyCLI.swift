@@ -28,6 +28,9 @@
 //   where Python crashes with a RecursionError traceback;
 // - the default `@file` reader decodes malformed UTF-8 with U+FFFD where Python
 //   crashes with a UnicodeDecodeError traceback.
+//
+// dmypy-swift's own subcommands (`install-units`) are not in this parser: see
+// OwnCommands.swift (`parseOwnCommand`, tried first by the binary).
 
 /// The outcome of parsing a dmypy command line.
 public enum ParseOutcome: Equatable, Sendable {

@@ -9,12 +9,34 @@ import Glibc
 
 let context = ClientContext.current(arguments: CommandLine.arguments)
 let columns = Terminal.columns(environment: context.environment)
-let outcome = parseCommandLine(Array(CommandLine.arguments.dropFirst()), columns: columns,
-                               readFile: { path in try readArgumentsFile(path) })
 
 func write(_ fd: FileDescriptor, _ text: String) {
     if !text.isEmpty { try? fd.writeAll(Array(text.utf8)) }
 }
+
+// Our own subcommands (not mypy's) first: only a first argument naming one of them is ours.
+switch parseOwnCommand(Array(CommandLine.arguments.dropFirst())) {
+case .run(.installUnits):
+    exit(UserUnits.run(environment: context.environment))
+case .exit(let code, let stdout, let stderr):
+    write(.standardOutput, stdout)
+    write(.standardError, stderr)
+    exit(code)
+case nil:
+    break
+}
+
+/// mypy's help, then, on a terminal only, the list of our own subcommands; on a pipe (editors,
+/// scripts, help2man) the bytes stay mypy's.
+func writeHelp(_ text: String) {
+    write(.standardOutput, text)
+    if FileDescriptor.standardOutput.isTerminal && text == helpText(columns: columns) {
+        write(.standardOutput, ownCommandsHelp)
+    }
+}
+
+let outcome = parseCommandLine(Array(CommandLine.arguments.dropFirst()), columns: columns,
+                               readFile: { path in try readArgumentsFile(path) })
 
 func finish(_ body: () throws(ClientExit) -> Void) -> Never {
     do {
@@ -27,7 +49,7 @@ func finish(_ body: () throws(ClientExit) -> Void) -> Never {
 
 switch outcome {
 case .exit(let code, let stdout, let stderr):
-    write(.standardOutput, stdout)
+    writeHelp(stdout)
     write(.standardError, stderr)
     exit(code)
 case .version:
@@ -40,7 +62,7 @@ case .invocation(let invocation):
         write(.standardOutput, usageText(columns: columns))
         exit(0)
     case .help:
-        write(.standardOutput, helpText(columns: columns))
+        writeHelp(helpText(columns: columns))
         exit(0)
     case .start(let o):
         finish { () throws(ClientExit) in try client.start(logFile: o.logFile, timeout: o.timeout, flags: o.flags) }
