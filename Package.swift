@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "DmypyEngine",
             dependencies: ["DmypySystem", "DmypyWire"],
-            resources: [.embedInCode("Resources/engine_adapter.py")]
+            resources: [.embedInCode("Resources/engine_adapter.py"), .embedInCode("Resources/engine_cache.py")]
         ),
         .target(name: "DmypyWatch", dependencies: ["DmypySystem"]),
         .target(

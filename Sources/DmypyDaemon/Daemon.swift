@@ -207,6 +207,7 @@ public final class Daemon {
             FileSystem.remove("\(socketDirectory)/dmypy.sock")
         }
         FileSystem.remove("\(privateDirectory)/dmypy_engine_adapter.py")
+        FileSystem.remove("\(privateDirectory)/\(EngineAdapter.cacheModuleFile)")
         FileSystem.removeDirectory(privateDirectory)
         log.info("Daemon stopped")
     }

@@ -76,12 +76,15 @@ final class Workspace {
     var standby: StandbyEngine?
     var engineRecycles = 0
     var reportedOverflows = 0
+    /// The workspace's cache slot: loading, writing, refreshing (`WorkspaceCache`).
+    var cache: CacheState
 
     init(settings: Settings, loop: EventLoop, log: Log, adapterPath: String) {
         self.settings = settings
         self.loop = loop
         self.log = log
         self.adapterPath = adapterPath
+        cache = CacheState(settings: CacheSettings(environment: Process.environmentDictionary(settings.environment)))
     }
 
     var engine: EngineProcess? {
@@ -194,7 +197,9 @@ final class Workspace {
         if wasUpdate, let reason = aging.record(seconds: outcome.seconds) {
             startStandby(reason: reason)
         }
-        if decision.confirm { preCheck() }
+        cacheAfterJob(job, outcome, wasUpdate: wasUpdate && outcome.changedModules > 0)
+        // Errors taken from the cache are checked for real by the next build: run it now.
+        if decision.confirm || outcome.cacheLoad?.pending == true { preCheck() }
         swapInStandby()
         pump()
     }
@@ -210,6 +215,7 @@ final class Workspace {
     /// Stops the engine and the watcher, and answers whatever still waits.
     func shutdown(reason: String) {
         dropStandby(because: "the workspace is shutting down")
+        detachCacheWriter()
         files?.close()
         for job in schedule.removeAll() {
             answer(job, withMetadata(["error": .string(reason)]))

@@ -40,7 +40,7 @@ extension Workspace {
     func spawnEngine() {
         guard let interpreter else { return }
         do {
-            let engine = try launchEngine(interpreter)
+            let engine = try launchEngine(interpreter, cache: cacheRequestForStart())
             engine.onEvent = { [weak self, unowned engine] event in self?.handle(event, from: engine) }
             state = .starting(engine)
             engineStarts += 1
@@ -52,11 +52,11 @@ extension Workspace {
     }
 
     /// A new engine process for this workspace, already asked to start mypy with its flags.
-    func launchEngine(_ interpreter: PythonLocator.Interpreter) throws(SystemError) -> EngineProcess {
+    func launchEngine(_ interpreter: PythonLocator.Interpreter, cache: CacheRequest?) throws(SystemError) -> EngineProcess {
         let engine = try EngineProcess(loop: loop, python: interpreter.path, adapterPath: adapterPath,
                                        directory: settings.directory, environment: settings.environment)
         engine.send(.start(flags: settings.flags, allowSources: settings.allowSources,
-                           stdoutTTY: settings.stdoutTTY, stderrTTY: settings.stderrTTY))
+                           stdoutTTY: settings.stdoutTTY, stderrTTY: settings.stderrTTY, cache: cache))
         return engine
     }
 
@@ -89,6 +89,7 @@ extension Workspace {
             }
             metadata = start.metadata
             files?.setEngineFiles(start)
+            cacheEngineStarted(start.cache)
             state = .ready(engine)
             reportFirstStart(start)
             pump()
@@ -149,6 +150,10 @@ extension Workspace {
             } else {
                 for waiter in runWaiters { waiter.jobOutput(key: "stdout", text: notice.text) }
             }
+        }
+        if crashed, cache.loading {
+            cache.refuseNextLoad = "the engine crashed while loading it; it was discarded"
+            cache.loading = false
         }
         stopEngine()
         if let givenUp = schedule.engineReplaced(crashed: crashed, voidAnswers: cause.voidsAnswers) {

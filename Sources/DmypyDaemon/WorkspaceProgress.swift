@@ -3,6 +3,7 @@ extension Workspace {
     /// What a running job is doing, as a person wants to know it.
     func runningText(_ job: EngineJob) -> String {
         guard job.buildsState || job.command == "recheck" else { return "mypy: \(job.command)" }
+        if cache.loading, let modules = cache.slot?.modules { return "loading cache: \(Self.grouped(modules)) modules" }
         if schedule.lastBuild == nil { return "checking: first build, mypy reads every module" }
         let stale = files?.graph.staleModules.count ?? 0
         return "checking: \(Self.grouped(modulesInGraph)) modules, \(Self.grouped(stale)) changed or affected"

@@ -27,7 +27,8 @@ extension Workspace {
         guard standby == nil, case .ready = state, let build = schedule.lastBuild, let interpreter else { return }
         let engine: EngineProcess
         do {
-            engine = try launchEngine(interpreter)
+            // It may load the cache slot too (a faster standby); no watchdog: the old one answers.
+            engine = try launchEngine(interpreter, cache: cache.settings.root.map { CacheRequest(root: $0) })
         } catch {
             log.warning("Could not start a fresh engine to replace the aged one: \(error)")
             return

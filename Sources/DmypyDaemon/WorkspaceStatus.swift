@@ -13,6 +13,7 @@ extension Workspace {
         fields["engine_updates"] = .int(aging.updates)
         fields["standby_engine_pid"] = standby.map { .int(Int($0.engine.pid)) } ?? .null
         fields["engine_state"] = .string(stateName)
+        fields.merge(cacheStatusFields())
         return fields
     }
 

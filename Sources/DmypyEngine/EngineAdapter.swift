@@ -10,10 +10,19 @@ public enum EngineAdapter {
     /// The adapter's source text.
     public static var source: [UInt8] { PackageResources.engine_adapter_py }
 
-    /// Writes the adapter into `directory` (a private directory of the daemon) and returns its path.
+    /// The cache-slot module (`engine_cache.py`): imported by the adapter, and run on its own
+    /// (`python -c <source> --write-cache <spec>`) as the background cache writer.
+    public static var cacheSource: [UInt8] { PackageResources.engine_cache_py }
+
+    /// Writes the adapter and the module it imports into `directory` (a private directory of the
+    /// daemon) and returns the adapter's path.
     public static func install(in directory: String) throws(SystemError) -> String {
         let path = "\(directory)/dmypy_engine_adapter.py"
+        try FileSystem.writeAtomically("\(directory)/\(cacheModuleFile)", cacheSource, mode: 0o600)
         try FileSystem.writeAtomically(path, source, mode: 0o600)
         return path
     }
+
+    /// The file name the adapter imports the cache module by.
+    public static let cacheModuleFile = "dmypy_engine_cache.py"
 }

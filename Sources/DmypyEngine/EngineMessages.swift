@@ -8,7 +8,8 @@ import DmypyWire
 /// A message from the daemon to the engine.
 public enum EngineRequest: Equatable, Sendable {
     /// Process mypy's flags as `dmypy start` does and build mypy's `Server` (replied: `started`).
-    case start(flags: [String], allowSources: Bool, stdoutTTY: Bool, stderrTTY: Bool)
+    /// With `cache`, find the workspace's cache slot and load it at the first build.
+    case start(flags: [String], allowSources: Bool, stdoutTTY: Bool, stderrTTY: Bool, cache: CacheRequest?)
     /// Run one of mypy's commands (`cmd_<command>(**data)`); replied with output frames, then `finished`.
     case run(id: Int, command: String, data: JSONObject)
     /// Make mypy hash these files again on its next update (every file it knows, with `all`). No reply.
@@ -18,9 +19,11 @@ public enum EngineRequest: Equatable, Sendable {
 
     public var json: JSONObject {
         switch self {
-        case .start(let flags, let allowSources, let stdoutTTY, let stderrTTY):
-            return ["op": "start", "flags": .array(flags.map { .string($0) }), "allow_sources": .bool(allowSources),
-                    "stdout_tty": .bool(stdoutTTY), "stderr_tty": .bool(stderrTTY)]
+        case .start(let flags, let allowSources, let stdoutTTY, let stderrTTY, let cache):
+            var message: JSONObject = ["op": "start", "flags": .array(flags.map { .string($0) }), "allow_sources": .bool(allowSources),
+                                       "stdout_tty": .bool(stdoutTTY), "stderr_tty": .bool(stderrTTY)]
+            message["cache"] = cache.map { .object(["root": .string($0.root), "load": .bool($0.load), "why": $0.why.map { .string($0) } ?? .null]) } ?? .null
+            return message
         case .run(let id, let command, let data):
             return ["op": "request", "id": .int(id), "command": .string(command), "data": .object(data)]
         case .invalidate(let paths, let all):
@@ -28,6 +31,22 @@ public enum EngineRequest: Equatable, Sendable {
         case .compareOptions:
             return ["op": "options_changed"]
         }
+    }
+}
+
+/// Where the engine keeps cache slots, and whether it may load one now.
+public struct CacheRequest: Equatable, Sendable {
+    /// `$XDG_CACHE_HOME/dmypy-swift`.
+    public var root: String
+    /// False after a load that failed or hung: the slot is discarded and the build goes cold.
+    public var load: Bool
+    /// Why it may not load, for the log and `status -v`.
+    public var why: String?
+
+    public init(root: String, load: Bool = true, why: String? = nil) {
+        self.root = root
+        self.load = load
+        self.why = why
     }
 }
 
@@ -83,9 +102,26 @@ public struct EngineStart: Equatable, Sendable {
     public var configFiles: [String]
     /// Files whose change makes the running engine wrong whatever the options: plugins, mypy itself.
     public var restartFiles: [String]
+    /// The workspace's cache slot, and whether the first build loads it (nil: no cache asked for).
+    public var cache: CacheSlot?
+
+    /// A cache slot as the engine found it at its start.
+    public struct CacheSlot: Equatable, Sendable {
+        /// The slot's directory (nil: the project's own cache, `--use-fine-grained-cache`).
+        public var path: String?
+        /// What the slot is keyed by, hashed (the writer checks it is still the same).
+        public var key: String?
+        /// The first build loads it.
+        public var warm: Bool
+        /// Why it is not loaded (or where it comes from).
+        public var reason: String?
+        public var modules: Int?
+        public var writtenAt: Double?
+        public var bytes: Int?
+    }
 
     public init(ok: Bool, out: String = "", err: String = "", status: Int = 0, metadata: JSONObject = [:],
-                configFiles: [String] = [], restartFiles: [String] = []) {
+                configFiles: [String] = [], restartFiles: [String] = [], cache: CacheSlot? = nil) {
         self.ok = ok
         self.out = out
         self.err = err
@@ -93,16 +129,23 @@ public struct EngineStart: Equatable, Sendable {
         self.metadata = metadata
         self.configFiles = configFiles
         self.restartFiles = restartFiles
+        self.cache = cache
     }
 
     init(_ message: JSONObject) {
+        let cache = message["cache"]?.objectValue.map { fields in
+            CacheSlot(path: fields["slot"]?.stringValue, key: fields["key"]?.stringValue, warm: fields["warm"]?.boolValue ?? false,
+                      reason: fields["reason"]?.stringValue, modules: fields["modules"]?.intValue,
+                      writtenAt: fields["written_at"]?.doubleValue, bytes: fields["bytes"]?.intValue)
+        }
         self.init(ok: message["ok"]?.boolValue ?? false,
                   out: message["out"]?.stringValue ?? "",
                   err: message["err"]?.stringValue ?? "",
                   status: message["status"]?.intValue ?? 2,
                   metadata: message["metadata"]?.objectValue ?? [:],
                   configFiles: message["config_files"]?.strings ?? [],
-                  restartFiles: message["restart_files"]?.strings ?? [])
+                  restartFiles: message["restart_files"]?.strings ?? [],
+                  cache: cache)
     }
 }
 
@@ -114,6 +157,8 @@ public struct RequestOutcome: Equatable, Sendable {
     public var crashed: Bool
     /// Modules in mypy's fine-grained graph after the command (0 without a build).
     public var modules: Int
+    /// Modules mypy found changed in this update (0: nothing changed).
+    public var changedModules: Int = 0
     /// How long mypy took.
     public var seconds: Double
     /// What changed in mypy's module graph since the previous reply, when anything did.
@@ -122,6 +167,18 @@ public struct RequestOutcome: Equatable, Sendable {
     public var searchDirectories: [String]?
     /// What mypy looked at on disk that it had not looked at before in this engine's life.
     public var evidence: Evidence
+    /// How the first build of an engine that was to load a cache went.
+    public var cacheLoad: CacheLoad?
+
+    public struct CacheLoad: Equatable, Sendable {
+        /// The cache was loaded (false: it could not be, and the build went cold).
+        public var warm: Bool
+        public var reason: String?
+        public var modules: Int?
+        public var seconds: Double?
+        /// Errors were taken from the cache: the next build checks those modules for real.
+        public var pending: Bool
+    }
 
     /// A module added or replaced in mypy's graph.
     public struct ModuleEntry: Equatable, Sendable {
@@ -176,6 +233,11 @@ public struct RequestOutcome: Equatable, Sendable {
             graph = GraphDelta(changed: changed, removed: changes["removed"]?.strings ?? [])
         }
         let evidence = message["evidence"]?.objectValue
+        let load = message["cache_load"]?.objectValue.map { fields in
+            CacheLoad(warm: fields["warm"]?.boolValue ?? false, reason: fields["reason"]?.stringValue,
+                      modules: fields["modules"]?.intValue, seconds: fields["seconds"]?.doubleValue,
+                      pending: fields["pending"]?.boolValue ?? false)
+        }
         self.init(response: message["response"]?.objectValue ?? ["error": "The engine sent no response"],
                   crashed: message["crashed"]?.boolValue ?? false,
                   modules: message["modules"]?.intValue ?? 0,
@@ -184,6 +246,8 @@ public struct RequestOutcome: Equatable, Sendable {
                   searchDirectories: message["search_dirs"]?.strings,
                   evidence: Evidence(files: evidence?["files"]?.strings ?? [],
                                      directories: evidence?["directories"]?.strings ?? []))
+        cacheLoad = load
+        changedModules = message["changed_modules"]?.intValue ?? 0
     }
 
     /// mypy answered (with any exit status), without an error and without asking for a restart.

@@ -97,6 +97,14 @@ public final class CapturedProcess {
 
     deinit { cancel() }
 
+    /// Lets the child run on unwatched (its output is no longer read; it is still reaped through
+    /// the loop while the loop runs).
+    public func detach() {
+        onEnd = nil
+        termination = .some(nil)
+        closeOutput()
+    }
+
     /// Kills the child; nothing is reported (it is still reaped through the loop).
     public func cancel() {
         onEnd = nil

@@ -61,6 +61,10 @@ enum Harness {
         env.removeValue(forKey: "DMYPY_SOCKET")
         env.removeValue(forKey: "XDG_RUNTIME_DIR")
         env["COLUMNS"] = "80"
+        // The cache slots are tested where they are the subject (CacheTests); elsewhere a daemon
+        // starts cold, as mypy's does, and nothing is written in the user's cache.
+        env["DMYPY_CACHE"] = "off"
+        env["XDG_CACHE_HOME"] = NSTemporaryDirectory() + "dmypy-test-cache"
         for (k, v) in extra { env[k] = v }
         return env
     }

@@ -11,19 +11,21 @@ nothing that mypy or a plugin prints can corrupt the channel. While a request ru
 and `sys.stderr` are frames tagged with the request id, exactly as mypy's `WriteToConn` does.
 
 Messages from the daemon:
-  {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool}
+  {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool,
+   "cache": {"root": str, "load": bool} | null}          (our cache slots: `dmypy_engine_cache`)
   {"op": "request", "id": int, "command": str, "data": {...}}
   {"op": "invalidate", "paths": [str], "all": bool}                (no reply)
   {"op": "options_changed"}         (a config file was written: are mypy's options different now?)
 Replies:
   {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str,
-   "config_files": [str], "restart_files": [str], ...}
+   "config_files": [str], "restart_files": [str], "cache": {"slot", "key", "warm", "reason", ...}}
   {"op": "options", "changed": bool, "reason": str}
   {"id": int, "stdout": str} / {"id": int, "stderr": str}      (while a request runs)
   {"id": int, "final": true, "response": {...}, "crashed": bool, "modules": int, "seconds": float,
    "graph": {"changed": [[module, path, [imports], [missing]]], "removed": [module]},
    "search_dirs": [str],                                       (graph and search_dirs when changed)
-   "evidence": {"files": [str], "directories": [str]}}         (what mypy looked at for the first time)
+   "evidence": {"files": [str], "directories": [str]},         (what mypy looked at for the first time)
+   "cache_load": {"warm": bool, "reason": str, "modules": int, "pending": bool}}  (first build only)
 
 The protocol's typed form, and the reference for each field, is `EngineMessages.swift`.
 
@@ -283,6 +285,11 @@ class Engine:
         self.allow_sources = False
         self.exported_search_dirs: list[str] = []
         self.evidence = Evidence()
+        # The cache slot this engine loads at its first build, and what it knows of it.
+        self.slot: str | None = None
+        self.manifest: dict[str, Any] = {}
+        # Modules whose errors the first answer took from the cache: re-checked by the next build.
+        self.pending_fixup: set[str] = set()
 
     def start(self, message: dict[str, Any]) -> dict[str, Any]:
         """Process the daemon's mypy flags as `dmypy start` does, and build mypy's Server."""
@@ -310,10 +317,11 @@ class Engine:
             sys.stdout, sys.stderr = saved
         sys.stdout = TerminalLike(bool(message.get("stdout_tty", False)))
         sys.stderr = TerminalLike(bool(message.get("stderr_tty", False)))
+        self.stdout_tty = bool(message.get("stdout_tty", False))
+        self.stderr_tty = bool(message.get("stderr_tty", False))
         try:
-            # Server() removes its status file if present: give it a name that never exists.
-            self.server = Server(options, os.path.join(os.devnull, "dmypy-status"), timeout=None)
-            self.server.fscache = recording_file_system_cache(self.evidence)
+            self.server = self.new_server(options)
+            cache = self.choose_slot(options, message.get("cache"))
         finally:
             sys.stdout, sys.stderr = saved
         return {
@@ -327,7 +335,55 @@ class Engine:
             "metadata": self.server._response_metadata(),
             "config_files": config_files(options),
             "restart_files": restart_files(options),
+            "cache": cache,
         }
+
+    def new_server(self, options: Any) -> Any:
+        from mypy.dmypy_server import Server
+
+        # Server() removes its status file if present: give it a name that never exists.
+        server = Server(options, os.path.join(os.devnull, "dmypy-status"), timeout=None)
+        server.fscache = recording_file_system_cache(self.evidence)
+        return server
+
+    def choose_slot(self, options: Any, request: Any) -> dict[str, Any] | None:
+        """Finds this workspace's cache slot and, when it verifies, makes the first build load it."""
+        import dmypy_engine_cache as slots
+
+        if self.server.options.use_fine_grained_cache:
+            # The user's own fine-grained cache (mypy's documented remote-cache workflow).
+            return {"warm": True, "slot": None, "reason": "--use-fine-grained-cache: the project's own cache"}
+        if not isinstance(request, dict) or not request.get("root"):
+            return None
+        key, _ = slots.slot_key(self.server.options_snapshot, slots.plugins_snapshot(options), os.getcwd())
+        slot = slots.slot_dir(str(request["root"]), os.getcwd(), key)
+        report: dict[str, Any] = {"slot": slot, "key": key, "warm": False}
+        if not request.get("load", True):
+            slots.discard(slot, "the daemon gave up loading it")
+            report["reason"] = str(request.get("why") or "loading it was given up; it is written again")
+            return report
+        try:
+            cache_dir, manifest = slots.verified(slot, key)
+        except slots.SlotProblem as e:
+            if os.path.lexists(os.path.join(slot, "current")):
+                slots.discard(slot, str(e))
+            report["reason"] = str(e)
+            return report
+        except OSError as e:
+            slots.discard(slot, str(e))
+            report["reason"] = f"it cannot be read ({e})"
+            return report
+        slots.pin_store(self.server.options, cache_dir)
+        self.server.options.use_fine_grained_cache = True
+        self.slot, self.manifest = slot, manifest
+        report.update(
+            warm=True,
+            modules=manifest.get("modules"),
+            written_at=manifest.get("written_at"),
+            dependency_edges=manifest.get("dependency_edges"),
+            bytes=manifest.get("bytes"),
+        )
+        return report
 
     def options_changed(self) -> dict[str, Any]:
         """Whether mypy's options, read again from the flags and config files, differ from the
@@ -360,11 +416,15 @@ class Engine:
         crashed = False
         started = time.monotonic()
         response: dict[str, Any]
+        cache_load: dict[str, Any] | None = None
         try:
             refusal = self.refusal(command, data)
             if refusal is not None:
                 response = {"error": refusal}
+            elif self.loads_cache_now(command):
+                response, cache_load = self.warm_build(command, data)
             else:
+                self.apply_pending_fixup(command)
                 response = self.server.run_command(command, data)
         except Exception:
             crashed = True
@@ -381,13 +441,159 @@ class Engine:
         }
         manager = getattr(self.server, "fine_grained_manager", None)
         reply["modules"] = len(manager.graph) if manager is not None else 0
+        reply["changed_modules"] = len(manager.changed_modules) if manager is not None else 0
         if manager is not None:
             reply.update(self.graph_changes(manager))
         # What was looked at since the last flush (a command that ended before mypy flushed).
         self.server.fscache.record()
         if (evidence := self.evidence.take_new()) is not None:
             reply["evidence"] = evidence
+        if cache_load is not None:
+            reply["cache_load"] = cache_load
         self.channel.send(reply)
+
+    # The first build of an engine that loads a cache.
+
+    def loads_cache_now(self, command: str) -> bool:
+        server = self.server
+        return (
+            command in ("check", "run")
+            and server.options.use_fine_grained_cache
+            and getattr(server, "fine_grained_manager", None) is None
+        )
+
+    def warm_build(self, command: str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Loads the cache and answers exactly as a fresh mypy run would.
+
+        mypy's loader trusts a file whose size and whole-second mtime match the cache, and reports
+        no error of a module whose errors live only in the cache (python/mypy#20519). So after
+        the load every file is hashed again (an edit made while the daemon was down is seen
+        whatever its size and time), and then: if nothing changed at all, the answer is the
+        cached errors, formatted as mypy formats fresh ones, and those modules are re-checked
+        by the next build (which the daemon runs at once, in the background); if anything changed,
+        those modules are re-checked now, as part of the answer.
+        """
+        from mypy.fswatcher import FileData
+
+        started = time.monotonic()
+        report: dict[str, Any] = {"warm": True, "slot": self.slot}
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        try:
+            loaded = self.load_cache(command, data, report)
+        finally:
+            sys.stdout, sys.stderr = saved
+        if isinstance(loaded, str):
+            return self.cold_build(command, data, loaded)
+        if isinstance(loaded, dict):
+            # A blocking error (a file that does not parse): mypy's answer; the next build loads.
+            report.update(warm=False, reason="a blocking error stopped the first build; the next one loads the cache")
+            return loaded, report
+        changed, second = loaded
+        manager = self.server.fine_grained_manager
+        with_errors = [state for state in manager.graph.values() if state.error_lines and state.path]
+        if not changed and "out" in second:
+            response = dict(second)
+            response.update(self.cached_errors_output(manager, with_errors, command, data))
+            self.pending_fixup = {state.path for state in with_errors}
+        else:
+            for state in with_errors:
+                self.server.fswatcher.set_file_data(state.path, FileData(-1.0, -1, ""))
+            response = self.server.run_command(command, data)
+        report["pending"] = bool(self.pending_fixup)
+        report["seconds"] = round(time.monotonic() - started, 3)
+        report["reason"] = "nothing changed since it was written" if not changed else "files changed since it was written were checked"
+        return response, report
+
+    def load_cache(
+        self, command: str, data: dict[str, Any], report: dict[str, Any]
+    ) -> tuple[bool, dict[str, Any]] | dict[str, Any] | str:
+        """Loads the cache through mypy's own first build, then hashes every file again. Returns
+        whether anything changed and the second answer; mypy's answer when a blocking error
+        stopped the build; or why the cache cannot be used."""
+        from mypy.fswatcher import FileData
+
+        try:
+            first = self.server.run_command(command, data)
+        except Exception as e:
+            return f"mypy's cache loader failed ({type(e).__name__}: {e})"
+        manager = self.server.fine_grained_manager
+        if manager is None:
+            # mypy's own answer without a build: a blocking error, a restart, bad sources.
+            return first if any(k in first for k in ("status", "restart", "error")) else "the cached build could not be loaded"
+        loaded = len(manager.graph)
+        expected = int(self.manifest.get("modules") or 0)
+        report["modules"] = loaded
+        if self.slot is not None and loaded * 2 < expected:
+            return f"only {loaded} of its {expected} modules loaded"
+        watcher = self.server.fswatcher
+        for path, (_, size, digest) in watcher.dump_file_data().items():
+            watcher.set_file_data(path, FileData(-1.0, size, digest))
+        second = self.server.run_command(command, data)
+        return not self.nothing_changed(self.server.fine_grained_manager), second
+
+    def nothing_changed(self, manager: Any) -> bool:
+        """Positive evidence that the build is the one the cache holds: the same files, each with
+        the content it had when the cache was written (our slots record it; a cache of the
+        user's own does not, and is never taken as unchanged)."""
+        import dmypy_engine_cache as slots
+
+        recorded = self.manifest.get("sources")
+        return isinstance(recorded, dict) and slots.source_digests(manager.graph) == recorded
+
+    def cached_errors_output(self, manager: Any, states: list[Any], command: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The answer a build that changed nothing gives: every cached error, as mypy prints them."""
+        errors = manager.manager.errors
+        flushed = set(errors.flushed_files)
+        messages: list[str] = []
+        for state in sorted(states, key=lambda s: s.xpath):
+            messages += errors.format_messages(
+                errors.simplify_path(state.xpath), state.error_lines, formatter=manager.manager.error_formatter
+            )
+        errors.flushed_files = flushed
+        import dmypy_engine_cache as slots
+
+        # The request's own sources, counted as its `check`/`run` counts them for the summary.
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        try:
+            sources, _ = slots.build_sources(self.server.options, command, data, self.flags)
+        finally:
+            sys.stdout, sys.stderr = saved
+        return self.server.increment_output(
+            messages, sources, bool(data.get("is_tty", False)), int(data.get("terminal_width") or 80)
+        )
+
+    def apply_pending_fixup(self, command: str) -> None:
+        """Modules whose errors came from the cache are checked for real by this build."""
+        from mypy.fswatcher import FileData
+
+        if not self.pending_fixup or command not in ("check", "run", "recheck"):
+            return
+        for path in self.pending_fixup:
+            self.server.fswatcher.set_file_data(path, FileData(-1.0, -1, ""))
+        self.pending_fixup = set()
+
+    def cold_build(self, command: str, data: dict[str, Any], reason: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The cache could not be used: it is discarded, and a fresh Server builds from scratch."""
+        import dmypy_engine_cache as slots
+        from mypy.dmypy_server import process_start_options
+
+        if self.slot is not None:
+            slots.discard(self.slot, reason)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        try:
+            options = process_start_options(self.flags, self.allow_sources)
+        finally:
+            sys.stdout, sys.stderr = saved
+        sys.stdout, sys.stderr = TerminalLike(self.stdout_tty), TerminalLike(self.stderr_tty)
+        try:
+            self.server = self.new_server(options)
+        finally:
+            sys.stdout, sys.stderr = saved
+        self.slot, self.manifest, self.pending_fixup = None, {}, set()
+        return self.server.run_command(command, data), {"warm": False, "reason": reason}
 
     def graph_changes(self, manager: Any) -> dict[str, Any]:
         """What changed in mypy's module graph and search paths since the last reply."""

@@ -1,0 +1,369 @@
+"""Cache slots: a fine-grained mypy cache per workspace that the daemon keeps itself.
+
+A slot lives under `<root>/<project>/<key>/` (root: `$XDG_CACHE_HOME/dmypy-swift`), never in the
+project's `.mypy_cache`. Its key is everything mypy's cache validity depends on: mypy's and
+Python's versions, the platform, the options snapshot, the plugins and their versions, the
+project directory and the format of our own writing. Each write is a generation directory
+(`gen-*`, holding `manifest.json` and mypy's `cache/`) that is complete before `current` (a
+symlink) is switched to it, so a reader never sees a half-written cache.
+
+The writer is a sequential batch build (`mypy.build.build` with `cache_fine_grained`), never
+mypy's parallel mode, whose workers keep the fine-grained dependencies to themselves: a cache
+without dependency edges is refused. Both sides pin the store (sqlite, 16 shards, fixed format).
+
+Run as `python -c <this file> --write-cache <spec json>` it writes (or refreshes) one slot at idle
+priority, under a lock, and prints one JSON line saying what it did.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from typing import Any
+
+FORMAT = 1
+SHARDS = 16
+MAX_GENERATIONS = 1  # old generations kept besides `current`
+MAX_SLOTS_PER_PROJECT = 3
+DEFAULT_MAX_TOTAL_BYTES = 4 << 30
+MANIFEST = "manifest.json"
+
+
+def pin_store(options: Any, cache_dir: str) -> None:
+    """The store both the writer and the loader use, whatever mypy's defaults become."""
+    options.cache_dir = cache_dir
+    options.cache_fine_grained = True
+    options.sqlite_cache = True
+    options.sqlite_num_shards = SHARDS
+    options.fixed_format_cache = True
+
+
+def server_options(options: Any) -> None:
+    """What mypy's daemon Server changes in its options (dmypy_server.Server.__init__)."""
+    options.raise_exceptions = True
+    options.incremental = True
+    options.show_traceback = True
+    options.local_partial_types = True
+    options.num_workers = 0
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(repr(v) for v in value)
+    if isinstance(value, tuple):
+        return list(value)
+    return repr(value)
+
+
+def plugins_snapshot(options: Any) -> dict[str, str]:
+    import io
+
+    import mypy.build
+    import mypy.errors
+
+    _, snapshot = mypy.build.load_plugins(options, mypy.errors.Errors(options), io.StringIO(), extra_plugins=())
+    return dict(snapshot)
+
+
+def slot_key(options_snapshot: dict[str, Any], plugins: dict[str, str], directory: str) -> tuple[str, dict[str, Any]]:
+    """The slot's key and what it was made of."""
+    from mypy.version import __version__
+
+    material = {
+        "format": FORMAT,
+        "mypy": __version__,
+        "python": sys.version,
+        "cache_tag": sys.implementation.cache_tag,
+        "platform": sys.platform,
+        "options": options_snapshot,
+        "plugins": plugins,
+        "directory": directory,
+    }
+    text = json.dumps(material, sort_keys=True, default=_canonical)
+    return hashlib.sha256(text.encode()).hexdigest()[:24], material
+
+
+def project_dir(root: str, directory: str) -> str:
+    return os.path.join(root, hashlib.sha256(directory.encode()).hexdigest()[:16])
+
+
+def slot_dir(root: str, directory: str, key: str) -> str:
+    return os.path.join(project_dir(root, directory), key)
+
+
+def file_digest(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def source_digests(graph: dict[str, Any]) -> dict[str, str | None]:
+    """Every file of a build (typeshed's included) by absolute path, with its content's digest."""
+    return {os.path.abspath(state.path): file_digest(state.path) for state in graph.values() if state.path}
+
+
+def _file_hashes(cache_dir: str) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for base, _, names in os.walk(cache_dir):
+        for name in names:
+            if name.endswith(("-wal", "-shm", "-journal")):
+                continue  # sqlite's side files: a reader may create them
+            path = os.path.join(base, name)
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            hashes[os.path.relpath(path, cache_dir)] = digest.hexdigest()
+    return hashes
+
+
+class SlotProblem(Exception):
+    """Why a slot cannot be used (said once in the log, then the build goes cold)."""
+
+
+def verified(slot: str, key: str) -> tuple[str, dict[str, Any]]:
+    """The current generation's cache directory and manifest, after checking everything."""
+    from mypy.version import __version__
+
+    current = os.path.join(slot, "current")
+    if not os.path.lexists(current):
+        raise SlotProblem("no cache has been written for these options yet")
+    generation = os.path.realpath(current)
+    try:
+        with open(os.path.join(generation, MANIFEST), encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SlotProblem(f"its manifest cannot be read ({e})") from None
+    if not isinstance(manifest, dict):
+        raise SlotProblem("its manifest is not an object")
+    if manifest.get("format") != FORMAT or manifest.get("key") != key:
+        raise SlotProblem("it was written for other options or by another version of dmypy-swift")
+    if manifest.get("mypy_version") != __version__:
+        raise SlotProblem(f"it was written by mypy {manifest.get('mypy_version')}, not {__version__}")
+    if not manifest.get("dependency_edges"):
+        raise SlotProblem("it has no fine-grained dependency edges (a daemon loading it would miss errors)")
+    if not manifest.get("modules"):
+        raise SlotProblem("it holds no modules")
+    cache_dir = os.path.join(generation, "cache")
+    if _file_hashes(cache_dir) != manifest.get("files"):
+        raise SlotProblem("its files do not match their checksums (corrupt, partial or changed)")
+    return cache_dir, manifest
+
+
+def discard(slot: str, reason: str) -> None:
+    """Removes a slot that failed (it is written again after the next cold build)."""
+    shutil.rmtree(slot, ignore_errors=True)
+
+
+# The writer: a separate process at idle priority.
+
+
+def idle_priority() -> None:
+    try:
+        os.nice(19)
+    except OSError:
+        pass
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        pass
+    try:  # ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_IDLE << 13): no Python API for it
+        import ctypes
+        import platform
+
+        number = {"x86_64": 251, "aarch64": 30}.get(platform.machine())
+        if number is not None:
+            ctypes.CDLL(None, use_errno=True).syscall(number, 1, 0, 3 << 13)
+    except Exception:
+        pass
+
+
+def build_sources(options: Any, command: str, data: dict[str, Any], flags: list[str]) -> tuple[list[Any], Any]:
+    """The sources of a build and its options, as the Server's `cmd_check`/`cmd_run` compute them."""
+    import mypy.main
+    from mypy.find_sources import create_source_list
+
+    if command == "run":
+        import io
+        from contextlib import redirect_stderr, redirect_stdout
+
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            sources, options = mypy.main.process_options(
+                ["-i"] + [str(a) for a in data.get("args", [])],
+                require_targets=True,
+                server_options=True,
+                program="mypy-daemon",
+            )
+        return sources, options
+    return create_source_list([str(f) for f in data.get("files", [])], options), options
+
+
+def dependency_edges(manager: Any) -> int:
+    from mypy.build import DEPS_META_FILE
+
+    meta = json.loads(manager.metastore.read(DEPS_META_FILE))
+    return sum(len(targets) for dm in meta["deps_meta"].values() for targets in json.loads(manager.metastore.read(dm["path"])).values())
+
+
+def write(spec: dict[str, Any]) -> dict[str, Any]:
+    import mypy.build
+    from mypy.dmypy_server import process_start_options
+    from mypy.errors import CompileError
+    from mypy.version import __version__
+
+    started = time.monotonic()
+    cpu_started = time.process_time()
+    root, directory = spec["root"], os.getcwd()
+    options = process_start_options(list(spec["flags"]), bool(spec["allow_sources"]))
+    snapshot = options.snapshot()
+    key, _ = slot_key(snapshot, plugins_snapshot(options), directory)
+    if key != spec.get("key"):
+        return {"written": False, "reason": "mypy's options changed since the build; nothing written"}
+    slot = slot_dir(root, directory, key)
+    os.makedirs(slot, exist_ok=True)
+    with open(os.path.join(project_dir(root, directory), "project.txt"), "w", encoding="utf-8") as f:
+        f.write(directory + "\n")
+    lock = open(os.path.join(slot, "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return {"written": False, "reason": "another daemon is writing this cache now"}
+    staging = os.path.join(slot, f"staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    refreshed = False
+    try:
+        previous = verified(slot, key)[0]
+        shutil.copytree(previous, os.path.join(staging, "cache"))
+        refreshed = True
+    except (SlotProblem, OSError):
+        os.makedirs(staging)
+    try:
+        sources, options = build_sources(options, spec["command"], spec["data"], spec["flags"])
+        server_options(options)
+        pin_store(options, os.path.join(staging, "cache"))
+        options.fine_grained_incremental = False
+        options.use_fine_grained_cache = False
+        try:
+            result = mypy.build.build(sources, options)
+        except CompileError as e:
+            return {"written": False, "reason": "the build stops on a blocking error: " + (e.messages[-1] if e.messages else "")}
+        edges = dependency_edges(result.manager)
+        modules = len(result.graph)
+        for db in getattr(result.manager.metastore, "dbs", []):
+            db.close()
+        if not edges:
+            return {"written": False, "reason": "mypy wrote no fine-grained dependency edges"}
+        files = _file_hashes(os.path.join(staging, "cache"))
+        manifest = {
+            "format": FORMAT,
+            "key": key,
+            "producer": "dmypy-swift: a sequential mypy.build.build with cache_fine_grained"
+            + (", refreshing the previous generation" if refreshed else ""),
+            "mypy_version": __version__,
+            "python": sys.version,
+            "platform": sys.platform,
+            "project": directory,
+            "build": {"command": spec["command"], "data": spec["data"]},
+            "written_at": time.time(),
+            "build_seconds": round(time.monotonic() - started, 3),
+            "modules": modules,
+            "modules_with_errors": sum(1 for s in result.graph.values() if s.error_lines),
+            # What the build read, so that a loader can tell positively that nothing changed.
+            "sources": source_digests(result.graph),
+            "dependency_edges": edges,
+            "files": files,
+            "bytes": sum(os.path.getsize(os.path.join(staging, "cache", name)) for name in files),
+        }
+        with open(os.path.join(staging, MANIFEST), "w", encoding="utf-8") as f:
+            json.dump(manifest, f)
+            f.flush()
+            os.fsync(f.fileno())
+        generation = os.path.join(slot, f"gen-{time.time_ns()}")
+        os.rename(staging, generation)
+        link = os.path.join(slot, f"current.{os.getpid()}")
+        os.symlink(os.path.basename(generation), link)
+        os.rename(link, os.path.join(slot, "current"))
+        evict(root, directory, slot, generation, int(spec.get("max_bytes") or DEFAULT_MAX_TOTAL_BYTES))
+        return {
+            "written": True,
+            "slot": slot,
+            "refreshed": refreshed,
+            "modules": modules,
+            "dependency_edges": edges,
+            "bytes": manifest["bytes"],
+            "seconds": round(time.monotonic() - started, 3),
+            "cpu_seconds": round(time.process_time() - cpu_started, 3),
+        }
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        lock.close()
+
+
+def evict(root: str, directory: str, slot: str, keep: str, max_bytes: int) -> None:
+    """Old generations of this slot, then the oldest slots of this project beyond a few, then the
+    oldest slots anywhere while the total is over `max_bytes`."""
+    for name in os.listdir(slot):
+        path = os.path.join(slot, name)
+        if name.startswith("gen-") and path != keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def slots_with_age(project: str) -> list[tuple[float, str]]:
+        found = []
+        for name in os.listdir(project):
+            path = os.path.join(project, name)
+            if os.path.isdir(path):
+                try:
+                    found.append((os.lstat(os.path.join(path, "current")).st_mtime, path))
+                except OSError:
+                    found.append((0.0, path))
+        return sorted(found)
+
+    mine = slots_with_age(project_dir(root, directory))
+    for _, path in mine[:-MAX_SLOTS_PER_PROJECT]:
+        if path != slot:
+            shutil.rmtree(path, ignore_errors=True)
+    everything = []
+    for project in os.listdir(root):
+        if os.path.isdir(os.path.join(root, project)):
+            everything += slots_with_age(os.path.join(root, project))
+
+    def size(path: str) -> int:
+        return sum(os.path.getsize(os.path.join(b, n)) for b, _, ns in os.walk(path) for n in ns if not os.path.islink(os.path.join(b, n)))
+
+    total = sum(size(path) for _, path in everything)
+    for _, path in everything:
+        if total <= max_bytes:
+            break
+        if path != slot:
+            total -= size(path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] != "--write-cache":
+        print("usage: --write-cache SPEC_JSON", file=sys.stderr)
+        return 2
+    idle_priority()
+    sys.setrecursionlimit(2**14)
+    try:
+        outcome = write(json.loads(argv[1]))
+    except Exception as e:
+        import traceback
+
+        outcome = {"written": False, "reason": f"the writer failed: {type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+    sys.stdout.write(json.dumps(outcome) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,232 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The daemon keeps a fine-grained cache slot of its own and loads it at every engine start: the
+/// first answer after a warm start equals a fresh mypy run, whatever changed while it was down,
+/// and a slot that cannot be trusted is discarded for a cold build with the right answer.
+@Suite(.serialized) struct CacheTests {
+    /// A project whose errors live in several modules, with importers and a leaf.
+    static let project: [String: String] = [
+        "pkg/__init__.py": "",
+        "pkg/core.py": "def value() -> int:\n    return 1\n\n\ndef name() -> str:\n    return 'x'\n",
+        "pkg/uses.py": "from pkg.core import value, name\n\nx: int = value()\ny: int = name()\n",
+        "pkg/more.py": "from pkg.uses import x\n\nz: str = x\n",
+        "pkg/leaf.py": "def ok(n: int) -> int:\n    return n\n",
+        "pkg/gone.py": "import pkg.core\n\nw: bytes = pkg.core.value()\n",
+    ]
+    static let flags = ["--strict", "pkg"]
+
+    /// A project and a cache root of its own, with the cache on.
+    struct Setup {
+        let dir: URL
+        let cacheRoot: URL
+        var env: [String: String] {
+            ["DMYPY_CACHE": "on", "XDG_CACHE_HOME": cacheRoot.path, "DMYPY_CACHE_IDLE_SECONDS": "1"]
+        }
+
+        init(_ files: [String: String] = CacheTests.project) throws {
+            dir = try Harness.project(files)
+            cacheRoot = try Harness.project([:])
+            try FileManager.default.createDirectory(at: cacheRoot, withIntermediateDirectories: true)
+        }
+
+        /// Runs our dmypy; the "Daemon started" line a `run` prints when it starts one is dropped,
+        /// so the result compares with a plain mypy run.
+        func dmypy(_ arguments: [String], extra: [String: String] = [:]) throws -> Harness.Result {
+            var result = try Harness.dmypy(.ours, arguments, in: dir, env: env.merging(extra) { $1 })
+            if arguments.first == "run", result.stdout.hasPrefix("Daemon started\n") {
+                result.stdout.removeFirst("Daemon started\n".count)
+            }
+            return result
+        }
+
+        func status() throws -> Harness.Fields { try Harness.verboseStatus(dir, env: env) }
+
+        /// Waits until the slot has been written `writes` times and no writer runs.
+        func waitForCacheWrite(_ writes: Int = 1, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            var fields = try status()
+            let written = try Harness.eventually(within: 120, every: 0.1) {
+                fields = try status()
+                return fields.int("cache_writes") >= writes && fields["cache_writer_pid"] == "None"
+            }
+            #expect(written, "the cache was not written: \(fields)", sourceLocation: sourceLocation)
+        }
+
+        /// The current generation's directory of the one slot under the cache root
+        /// (`<root>/dmypy-swift/<project>/<key>/current`).
+        func generation() throws -> URL {
+            let base = cacheRoot.appendingPathComponent("dmypy-swift")
+            let fm = FileManager.default
+            for project in try fm.contentsOfDirectory(atPath: base.path) {
+                let projectURL = base.appendingPathComponent(project)
+                for key in (try? fm.contentsOfDirectory(atPath: projectURL.path)) ?? [] {
+                    let current = projectURL.appendingPathComponent(key).appendingPathComponent("current")
+                    if (try? fm.destinationOfSymbolicLink(atPath: current.path)) != nil { return current.resolvingSymlinksInPath() }
+                }
+            }
+            throw Harness.HarnessError.noStatusFile
+        }
+
+        func cleanUp() {
+            Harness.cleanUp(dir)
+            try? FileManager.default.removeItem(at: cacheRoot)
+        }
+    }
+
+    /// A run, the slot written in the background, then the daemon stopped.
+    func warmedUp(_ setup: Setup) throws {
+        let cold = try setup.dmypy(["run", "--"] + Self.flags)
+        #expect(cold.status == 1, "\(cold)")
+        try setup.waitForCacheWrite()
+        #expect(try setup.status()["cache_warm_start"] == "False")
+        #expect(try setup.dmypy(["stop"]).status == 0)
+    }
+
+    func expectWarm(_ setup: Setup, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let fields = try setup.status()
+        #expect(fields["cache_warm_start"] == "True", "\(fields)", sourceLocation: sourceLocation)
+    }
+
+    /// Edits of every kind while the daemon is down, the last of them a same-size edit whose
+    /// mtime is put back (mypy's loader trusts size and mtime): the first warm answer is right.
+    @Test func warmStartAfterEditsWhileDown() throws {
+        try Harness.requireMypy()
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        try warmedUp(setup)
+
+        try Harness.write(setup.dir, "pkg/leaf.py", "def ok(n: int) -> str:\n    return n\n")           // a new error
+        try Harness.write(setup.dir, "pkg/more.py", "from pkg.uses import x\n\nz: int = x\n")            // an error fixed
+        try Harness.write(setup.dir, "pkg/core.py", "def value() -> str:\n    return 'v'\n\n\ndef name() -> str:\n    return 'x'\n")  // a signature, with dependents
+        try FileManager.default.removeItem(at: setup.dir.appendingPathComponent("pkg/gone.py"))        // a deleted module
+        try Harness.write(setup.dir, "pkg/new.py", "from pkg.core import name\n\nq: bytes = name()\n")   // a new module
+        let file = setup.dir.appendingPathComponent("pkg/uses.py")
+        let before = try FileManager.default.attributesOfItem(atPath: file.path)
+        try Harness.write(setup.dir, "pkg/uses.py", "from pkg.core import value, name\n\nx: int = value()\ny: str = name()\n")
+        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
+        #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int == before[.size] as? Int)
+
+        let warm = try setup.dmypy(["run", "--"] + Self.flags)
+        try Harness.expectSameAsFreshMypy(warm, Self.flags, in: setup.dir, "first answer after a warm start")
+        try expectWarm(setup)
+        #expect(try setup.dmypy(["stop"]).status == 0)
+    }
+
+    /// Errors that live only in the cache are reported (python/mypy#20519), and still are after
+    /// the next edit (the modules whose errors came from the cache are then checked for real).
+    @Test(arguments: ["stop then start", "restart", "kill then start", "engine killed"])
+    func warmStartReportsCachedErrors(_ how: String) throws {
+        try Harness.requireMypy()
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        if how == "engine killed" {
+            #expect(try setup.dmypy(["run", "--"] + Self.flags).status == 1)
+            try setup.waitForCacheWrite()
+            let engine = try #require(pid_t(try setup.status()["engine_pid"] ?? ""))
+            kill(engine, SIGKILL)
+            #expect(Harness.eventually { (try? setup.status())?.int("engine_starts") == 2 })
+        } else {
+            try warmedUp(setup)
+            switch how {
+            case "restart":
+                #expect(try setup.dmypy(["start", "--", "--strict"]).status == 0)
+                #expect(try setup.dmypy(["restart", "--", "--strict"]).status == 0)
+            case "kill then start":
+                #expect(try setup.dmypy(["start", "--", "--strict"]).status == 0)
+                let daemon = try Harness.statusFilePID(setup.dir)
+                _ = try setup.dmypy(["kill"])
+                #expect(Harness.eventually { kill(daemon, 0) != 0 })
+                #expect(try setup.dmypy(["start", "--", "--strict"]).status == 0)
+            default:
+                #expect(try setup.dmypy(["start", "--", "--strict"]).status == 0)
+            }
+        }
+        let command = how == "engine killed" ? ["run", "--"] + Self.flags : ["check", "pkg"]
+        let warm = try setup.dmypy(command)
+        try Harness.expectSameAsFreshMypy(warm, Self.flags, in: setup.dir, "\(how): first answer")
+        try expectWarm(setup)
+        try Harness.write(setup.dir, "pkg/leaf.py", "def ok(n: int) -> int:\n    return n + 1\n")
+        try Harness.expectSameAsFreshMypy(try setup.dmypy(command), Self.flags, in: setup.dir, "\(how): after an edit")
+        _ = try setup.dmypy(["stop"])
+    }
+
+    /// mypy's documented remote-cache workflow: a batch `mypy --cache-fine-grained`, then the
+    /// daemon with `--use-fine-grained-cache`. mypy's own daemon reports no error then; ours
+    /// reports what a fresh run does.
+    @Test func usersOwnFineGrainedCacheReportsItsErrors() throws {
+        try Harness.requireMypy()
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        let batch = try Harness.run(executable: Harness.python, arguments: ["-m", "mypy", "--cache-fine-grained", "--local-partial-types"] + Self.flags,
+                                    in: setup.dir, env: Harness.environment(), timeout: 300)
+        #expect(batch.status == 1, "\(batch)")
+        let flags = ["--use-fine-grained-cache", "--local-partial-types"] + Self.flags
+        let ours = try setup.dmypy(["run", "--"] + flags)
+        try Harness.expectSameAsFreshMypy(ours, Self.flags, in: setup.dir, "--use-fine-grained-cache")
+        _ = try setup.dmypy(["stop"])
+        let theirs = try Harness.dmypy(.mypy, ["run", "--"] + flags, in: setup.dir)
+        _ = try Harness.dmypy(.mypy, ["stop"], in: setup.dir)
+        #expect(theirs.stdout.contains("Success: no issues found"), "mypy's daemon was expected to miss the cached errors (python/mypy#20519): \(theirs)")
+    }
+
+    /// A slot that cannot be trusted is logged, discarded and built cold; the answer is right and
+    /// `status -v` says why.
+    @Test(arguments: ["corrupt", "other mypy version", "no dependency edges", "hangs"])
+    func untrustworthySlotFallsBackCold(_ damage: String) throws {
+        try Harness.requireMypy()
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        try warmedUp(setup)
+        let generation = try setup.generation()
+        let manifestURL = generation.appendingPathComponent("manifest.json")
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        let files = try #require(manifest["files"] as? [String: String])
+        let victim = generation.appendingPathComponent("cache").appendingPathComponent(try #require(files.keys.sorted().last))
+        var extra: [String: String] = [:]
+        switch damage {
+        case "corrupt":
+            let handle = try FileHandle(forWritingTo: victim)
+            try handle.truncate(atOffset: 100)
+            try handle.close()
+        case "other mypy version":
+            manifest["mypy_version"] = "1.0.0"
+        case "no dependency edges":
+            manifest["dependency_edges"] = 0
+        default:
+            // Reading it blocks forever: a load that hangs (python/mypy#10735, #17831).
+            try FileManager.default.removeItem(at: victim)
+            #expect(mkfifo(victim.path, 0o600) == 0)
+            extra["DMYPY_CACHE_LOAD_TIMEOUT"] = "3"
+        }
+        if damage == "other mypy version" || damage == "no dependency edges" {
+            try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        }
+        #expect(try setup.dmypy(["start", "--", "--strict"], extra: extra).status == 0)
+        let answer = try setup.dmypy(["check", "pkg"])
+        try Harness.expectSameAsFreshMypy(answer, Self.flags, in: setup.dir, "\(damage): cold answer")
+        let fields = try setup.status()
+        #expect(fields["cache_warm_start"] == "False", "\(damage): \(fields)")
+        let reason = fields["cache_reason"] ?? ""
+        let expected = ["corrupt": "checksums", "other mypy version": "mypy 1.0.0", "no dependency edges": "dependency edges", "hangs": "hung"][damage]!
+        #expect(reason.contains(expected), "\(damage): \(fields)")
+        // Written again from the cold build, and loaded by the next start.
+        try setup.waitForCacheWrite()
+        #expect(try setup.dmypy(["stop"]).status == 0)
+        #expect(try setup.dmypy(["start", "--", "--strict"]).status == 0)
+        try Harness.expectSameAsFreshMypy(try setup.dmypy(["check", "pkg"]), Self.flags, in: setup.dir, "\(damage): warm again")
+        try expectWarm(setup)
+        _ = try setup.dmypy(["stop"])
+    }
+
+    @Test func offWritesNothing() throws {
+        try Harness.requireMypy()
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        #expect(try setup.dmypy(["run", "--"] + Self.flags, extra: ["DMYPY_CACHE": "off"]).status == 1)
+        let fields = try setup.status()
+        #expect(fields["cache"] == "off (DMYPY_CACHE=off)", "\(fields)")
+        _ = try setup.dmypy(["stop"])
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: setup.cacheRoot.path)) ?? []).isEmpty)
+    }
+}
