@@ -10,8 +10,9 @@ extension Daemon {
         switch mode {
         case .project:
             guard connections.isEmpty else { return }   // re-armed when the last one closes
-            if workspaces.values.contains(where: { $0.workspace.isBusy }) {
-                // A pre-check of a file change is running: not a request, but let it finish.
+            if workspaces.values.contains(where: { $0.workspace.hasBackgroundWork }) {
+                // A pre-check of a file change, or a cache write, is running: not a request, but
+                // let it finish (under systemd, what is left of the service when it exits is killed).
                 idleTimer?.schedule(after: 1)
                 return
             }
@@ -21,7 +22,7 @@ extension Daemon {
             let inUse = Set(waiters.values.map(\.workspace))
             for (directory, open) in workspaces {
                 guard let timeout = open.timeout, timeout > 0, now - open.lastUsed >= Double(timeout),
-                      !open.workspace.isBusy, !inUse.contains(directory) else { continue }
+                      !open.workspace.hasBackgroundWork, !inUse.contains(directory) else { continue }
                 closeWorkspace(directory, reason: "Workspace timed out after \(timeout) s without a request")
             }
             if workspaces.isEmpty, connections.isEmpty, let timeout = configuration.timeout, timeout > 0,

@@ -98,6 +98,9 @@ final class Workspace {
 
     var isBusy: Bool { schedule.current != nil }
 
+    /// A check runs, or the cache slot is being written: the workspace is not idle.
+    var hasBackgroundWork: Bool { isBusy || cache.writer != nil }
+
     // MARK: jobs
 
     /// Queues a command for the engine. A check whose answer is known is answered at once; an
@@ -197,7 +200,7 @@ final class Workspace {
         if wasUpdate, let reason = aging.record(seconds: outcome.seconds) {
             startStandby(reason: reason)
         }
-        cacheAfterJob(job, outcome, wasUpdate: wasUpdate && outcome.changedModules > 0)
+        cacheAfterJob(job, outcome)
         // Errors taken from the cache are checked for real by the next build: run it now.
         if decision.confirm || outcome.cacheLoad?.pending == true { preCheck() }
         swapInStandby()

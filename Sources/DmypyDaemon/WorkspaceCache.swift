@@ -80,8 +80,8 @@ extension Workspace {
         }
     }
 
-    /// A job finished: how a load went, and whether the slot should be written now or later.
-    func cacheAfterJob(_ job: EngineJob, _ outcome: RequestOutcome, wasUpdate: Bool) {
+    /// A job finished: how a load went, and whether the slot should be written now.
+    func cacheAfterJob(_ job: EngineJob, _ outcome: RequestOutcome) {
         if let load = outcome.cacheLoad {
             cache.load = load
             cache.loading = false
@@ -95,17 +95,20 @@ extension Workspace {
         }
         guard job.buildsState, outcome.succeeded, cache.settings.root != nil, let slot = cache.slot, slot.path != nil else { return }
         let builtCold = !slot.warm || outcome.cacheLoad?.warm == false
-        if builtCold, cache.writtenAt == nil, cache.writer == nil {
-            startCacheWriter()
-        } else if wasUpdate {
-            cache.dirty = true
-            armCacheRefresh()
+        if builtCold, cache.writtenAt == nil, cache.writer == nil, cache.lastWrite == nil {
+            startCacheWriter()   // the first cold build of this slot: written at once
         }
     }
 
-    /// After edits, the slot is refreshed once the daemon has been idle for a while.
-    func armCacheRefresh() {
+    /// Files the build reads changed: the slot is refreshed once the daemon has been idle for a
+    /// while (also after a write that failed).
+    func cacheFilesChanged() {
         guard cache.settings.root != nil else { return }
+        cache.dirty = true
+        armCacheRefresh()
+    }
+
+    private func armCacheRefresh() {
         if cache.refreshTimer == nil {
             cache.refreshTimer = try? LoopTimer(loop: loop) { [weak self] in self?.refreshIfIdle() }
         }

@@ -21,6 +21,7 @@ extension Workspace {
             replaceEngine(.outdated(reason, notice: notice))
         case .update(let paths, let everything, let stale, let rebuild, let configuration):
             schedule.filesChanged()
+            cacheFilesChanged()
             log.debug("Files changed", fields: ["FILES": "\(paths.count)", "STALE_MODULES": "\(stale.count)",
                                                 "RECRAWL": everything ? "1" : "0"])
             if rebuild {

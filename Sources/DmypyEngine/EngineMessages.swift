@@ -157,8 +157,6 @@ public struct RequestOutcome: Equatable, Sendable {
     public var crashed: Bool
     /// Modules in mypy's fine-grained graph after the command (0 without a build).
     public var modules: Int
-    /// Modules mypy found changed in this update (0: nothing changed).
-    public var changedModules: Int = 0
     /// How long mypy took.
     public var seconds: Double
     /// What changed in mypy's module graph since the previous reply, when anything did.
@@ -247,7 +245,6 @@ public struct RequestOutcome: Equatable, Sendable {
                   evidence: Evidence(files: evidence?["files"]?.strings ?? [],
                                      directories: evidence?["directories"]?.strings ?? []))
         cacheLoad = load
-        changedModules = message["changed_modules"]?.intValue ?? 0
     }
 
     /// mypy answered (with any exit status), without an error and without asking for a restart.

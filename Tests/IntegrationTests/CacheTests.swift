@@ -219,6 +219,42 @@ import Testing
         _ = try setup.dmypy(["stop"])
     }
 
+    /// Two daemons never write one slot at once: a writer that finds the slot's lock taken writes
+    /// nothing and says so; the next write after an edit, once the lock is free, succeeds.
+    @Test func aLockedSlotIsNotWrittenTwice() throws {
+        try Harness.requireMypy()
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        #expect(try setup.dmypy(["start", "--", "--strict"]).status == 0)
+        let slot = try #require(try setup.status()["cache_slot"].flatMap { $0 == "None" ? nil : $0 })
+        try FileManager.default.createDirectory(atPath: slot, withIntermediateDirectories: true)
+        // Another writer holds the lock (flock, as ours takes it) until told to let go.
+        let release = setup.cacheRoot.appendingPathComponent("release").path
+        let holder = try Harness.spawn(executable: Harness.python, arguments: ["-c", """
+            import fcntl, os, time
+            f = open(os.path.join(\(String(reflecting: slot)), "lock"), "w")
+            fcntl.flock(f, fcntl.LOCK_EX)
+            open(\(String(reflecting: release + ".held")), "w").close()
+            while not os.path.exists(\(String(reflecting: release))):
+                time.sleep(0.05)
+            """], in: setup.dir, env: Harness.environment())
+        defer { kill(holder.pid, SIGKILL); _ = try? Harness.collect(holder, timeout: 10) }
+        #expect(Harness.eventually { FileManager.default.fileExists(atPath: release + ".held") })
+        #expect(try setup.dmypy(["check", "pkg"]).status == 1)
+        var fields = try setup.status()
+        #expect(Harness.eventually(every: 0.1) {
+            fields = (try? setup.status()) ?? fields
+            return fields["cache_last_write"]?.contains("another daemon is writing") == true
+        }, "\(fields)")
+        #expect(fields.int("cache_writes") == 0)
+        FileManager.default.createFile(atPath: release, contents: nil)
+        _ = try Harness.collect(holder, timeout: 30)
+        try Harness.write(setup.dir, "pkg/leaf.py", "def ok(n: int) -> int:\n    return n * 2\n")
+        #expect(try setup.dmypy(["check", "pkg"]).status == 1)
+        try setup.waitForCacheWrite()
+        _ = try setup.dmypy(["stop"])
+    }
+
     @Test func offWritesNothing() throws {
         try Harness.requireMypy()
         let setup = try Setup()

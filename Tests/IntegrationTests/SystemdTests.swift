@@ -89,8 +89,14 @@ import Testing
         #expect(expectedAC.status == 0 && !expectedAC.stdout.contains("no-untyped-def"), "\(expectedAC)")
 
         let sandbox = try SystemdSandbox()
-        defer { sandbox.tearDown() }
-        let clientEnvironment = ["XDG_RUNTIME_DIR": sandbox.runtimeDirectory]
+        let cacheHome = try Harness.project([:])
+        defer {
+            sandbox.tearDown()
+            try? FileManager.default.removeItem(at: cacheHome)
+        }
+        // With the cache slots on: the daemon started again after its idle exit starts warm.
+        let clientEnvironment = ["XDG_RUNTIME_DIR": sandbox.runtimeDirectory, "DMYPY_CACHE": "on",
+                                 "XDG_CACHE_HOME": cacheHome.path, "DMYPY_CACHE_IDLE_SECONDS": "1"]
         func ours(_ arguments: [String], in project: URL) throws -> Harness.Result {
             try Harness.dmypy(.ours, arguments, in: project, env: clientEnvironment)
         }
@@ -165,6 +171,9 @@ import Testing
         let afterIdle = try ours(["check", "a.py", "b.py"], in: projectA)
         #expect(afterIdle == expectedAB, "check in A after the idle exit:\n\(afterIdle)\nmypy's dmypy:\n\(expectedAB)\n\(inside())")
         #expect(try sandbox.state("dmypy.service") == "active", "\(inside())")
+        // The daemon waited for A's cache slot to be written before it exited; it loaded it now.
+        let warm = Harness.fields(try ours(["status", "-v"], in: projectA))
+        #expect(warm["cache_warm_start"] == "True", "after the idle exit: \(warm)\n\(inside())")
 
         // 8. SIGKILL loses no later request: systemd starts the daemon again for it.
         let killedPID = try mainPID()

@@ -441,7 +441,6 @@ class Engine:
         }
         manager = getattr(self.server, "fine_grained_manager", None)
         reply["modules"] = len(manager.graph) if manager is not None else 0
-        reply["changed_modules"] = len(manager.changed_modules) if manager is not None else 0
         if manager is not None:
             reply.update(self.graph_changes(manager))
         # What was looked at since the last flush (a command that ended before mypy flushed).
