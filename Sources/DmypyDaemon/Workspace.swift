@@ -24,8 +24,7 @@ import Glibc
 final class Workspace {
     enum EngineState {
         case stopped
-        /// Looking for the Python that can import mypy (a child process on the loop).
-        case locating(PythonSearch)
+        /// Started, not yet answered its start (also while it is the probe of a candidate Python).
         case starting(EngineProcess)
         case ready(EngineProcess)
         case failed(WorkspaceFailure)
@@ -44,7 +43,10 @@ final class Workspace {
     let loop: EventLoop
     let log: Log
     let adapterPath: String
+    /// The Python that runs the engine, once an engine started under it has said it runs mypy.
     var interpreter: PythonLocator.Interpreter?
+    /// The interpreters still to try, and why the ones tried were passed over.
+    var candidates = PythonCandidates()
     var state: EngineState = .stopped
     /// `platform` and `python_version`, added to every response as mypy's server does.
     var metadata: JSONObject = [:]
@@ -229,7 +231,6 @@ final class Workspace {
     /// Stops whatever runs or is being started, without a report.
     func stopEngine() {
         switch state {
-        case .locating(let search): search.cancel()
         case .starting(let engine), .ready(let engine): engine.terminate()
         case .stopped, .failed: break
         }

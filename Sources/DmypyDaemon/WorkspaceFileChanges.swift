@@ -35,7 +35,7 @@ extension Workspace {
                 // editing an unrelated part of pyproject.toml must not cost a rebuild.
                 if configuration { engine.send(.compareOptions) }
                 standby?.engine.send(.invalidate(paths: paths, all: everything))
-            case .stopped, .failed, .locating:
+            case .stopped, .failed:
                 if configuration {
                     replaceEngine(.outdated("a configuration file changed", notice: nil))
                     return

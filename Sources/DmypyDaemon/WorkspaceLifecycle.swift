@@ -6,8 +6,10 @@ import DmypyWire
 /// A workspace's engine from start to end: finding Python (on the loop), starting the engine,
 /// its events, and one way to replace it whatever the cause.
 extension Workspace {
-    /// Finds Python and starts the engine; the outcome reaches `onFirstStart`. Nothing here waits:
-    /// the interpreter probe is a child process whose answer arrives through the loop.
+    /// Finds Python and starts the engine; the outcome reaches `onFirstStart`. The engine is its
+    /// own probe: each candidate interpreter in turn is started as the engine, and one that cannot
+    /// import mypy says so (or dies) before its start reply, so the next is tried. Nothing waits,
+    /// and no separate interpreter start stands before mypy's build.
     func start() {
         if files == nil {
             do {
@@ -19,41 +21,49 @@ extension Workspace {
             }
         }
         stopEngine()
-        let search = PythonSearch(flags: settings.flags, environment: Process.environmentDictionary(settings.environment),
-                                  directory: settings.directory, loop: loop) { [weak self] result in
-            self?.located(result)
-        }
-        // With no candidate on disk it has already failed; otherwise its answer comes later.
-        if case .stopped = state { state = .locating(search) }
+        interpreter = nil
+        candidates = PythonCandidates(PythonLocator.candidates(flags: settings.flags,
+                                                               environment: Process.environmentDictionary(settings.environment),
+                                                               directory: settings.directory))
+        tryNextCandidate()
     }
 
-    private func located(_ result: Result<PythonLocator.Interpreter, NoPythonWithMypy>) {
-        switch result {
-        case .failure(let error):
-            fail(.noPython(error))
-        case .success(let interpreter):
-            self.interpreter = interpreter
-            spawnEngine()
+    /// Starts the engine under the next candidate that exists, or fails naming every attempt.
+    private func tryNextCandidate() {
+        while let python = candidates.next() {
+            guard FileSystem.exists(python) else {
+                candidates.passOver(python, "not found")
+                continue
+            }
+            spawnEngine(python: python)
+            return
         }
+        fail(.noPython(NoPythonWithMypy(attempts: candidates.attempts)))
     }
 
-    func spawnEngine() {
-        guard let interpreter else { return }
+    /// A new engine under the confirmed interpreter (after a crash), or under a candidate.
+    func spawnEngine(python: String? = nil) {
+        guard let path = python ?? interpreter?.path else { return }
         do {
-            let engine = try launchEngine(interpreter, cache: cacheRequestForStart())
+            let engine = try launchEngine(path, cache: cacheRequestForStart())
             engine.onEvent = { [weak self, unowned engine] event in self?.handle(event, from: engine) }
             state = .starting(engine)
             engineStarts += 1
             aging = EngineAging(maximumUpdates: maximumUpdates)
-            log.info("Engine started", fields: ["ENGINE_PID": "\(engine.pid)", "PYTHON": interpreter.path, "MYPY_VERSION": interpreter.mypyVersion])
+            log.info("Engine started", fields: ["ENGINE_PID": "\(engine.pid)", "PYTHON": path])
         } catch {
-            fail(.cannotSpawn(python: interpreter.path, error))
+            if python != nil {
+                candidates.passOver(path, "could not be run (\(error))")
+                tryNextCandidate()
+            } else {
+                fail(.cannotSpawn(python: path, error))
+            }
         }
     }
 
     /// A new engine process for this workspace, already asked to start mypy with its flags.
-    func launchEngine(_ interpreter: PythonLocator.Interpreter, cache: CacheRequest?) throws(SystemError) -> EngineProcess {
-        let engine = try EngineProcess(loop: loop, python: interpreter.path, adapterPath: adapterPath,
+    func launchEngine(_ python: String, cache: CacheRequest?) throws(SystemError) -> EngineProcess {
+        let engine = try EngineProcess(loop: loop, python: python, adapterPath: adapterPath,
                                        directory: settings.directory, environment: settings.environment)
         engine.send(.start(flags: settings.flags, allowSources: settings.allowSources,
                            stdoutTTY: settings.stdoutTTY, stderrTTY: settings.stderrTTY, cache: cache))
@@ -80,6 +90,16 @@ extension Workspace {
     func handle(_ event: EngineProcess.Event, from engine: EngineProcess) {
         switch event {
         case .reply(.started(let start)):
+            if let missing = start.missingMypy, interpreter == nil, let python = candidates.current {
+                engine.terminate()
+                candidates.passOver(python, missing)
+                tryNextCandidate()
+                return
+            }
+            if interpreter == nil, let python = candidates.current {
+                interpreter = PythonLocator.Interpreter(path: python, mypyVersion: start.mypyVersion ?? "")
+                log.info("Engine runs mypy \(start.mypyVersion ?? "")", fields: ["PYTHON": python])
+            }
             guard start.ok else {
                 // mypy refused its options (a bad flag or config): whoever started the workspace
                 // is told exactly what mypy printed; requests already waiting get it as their error.
@@ -115,6 +135,12 @@ extension Workspace {
 
     private func engineExited(_ engine: EngineProcess, termination: Process.Termination?, tail: String) {
         switch state {
+        case .starting(let e) where e === engine && interpreter == nil:
+            // A candidate that is not a Python able to start the adapter: the next one.
+            if let python = candidates.current {
+                candidates.passOver(python, termination.map { "\($0)" } ?? "exited")
+                tryNextCandidate()
+            }
         case .starting(let e) where e === engine:
             // It died before it could even start: nothing to retry.
             fail(.diedWhileStarting(termination, tail: tail))
@@ -171,5 +197,27 @@ extension Workspace {
         } else {
             spawnEngine()
         }
+    }
+}
+
+/// The interpreters a workspace may run its engine with, in order, and why each one tried was
+/// passed over (for the message that names them all when none can run mypy).
+struct PythonCandidates {
+    private var remaining: [String] = []
+    /// The one being tried now.
+    private(set) var current: String?
+    private(set) var attempts: [PythonLocator.Attempt] = []
+
+    init(_ candidates: [String] = []) {
+        remaining = candidates
+    }
+
+    mutating func next() -> String? {
+        current = remaining.isEmpty ? nil : remaining.removeFirst()
+        return current
+    }
+
+    mutating func passOver(_ python: String, _ reason: String) {
+        attempts.append(PythonLocator.Attempt(path: python, reason: reason))
     }
 }

@@ -11,7 +11,7 @@ extension Workspace {
 
     func waitingText(_ job: EngineJob) -> String {
         switch state {
-        case .starting, .stopped, .locating: return "starting the engine"
+        case .starting, .stopped: return "starting the engine"
         case .failed: return "the engine has failed"
         case .ready:
             let ahead = schedule.queue.firstIndex { $0 === job } ?? 0

@@ -28,7 +28,7 @@ extension Workspace {
         let engine: EngineProcess
         do {
             // It may load the cache slot too (a faster standby); no watchdog: the old one answers.
-            engine = try launchEngine(interpreter, cache: cache.settings.root.map { CacheRequest(root: $0) })
+            engine = try launchEngine(interpreter.path, cache: cache.settings.root.map { CacheRequest(root: $0) })
         } catch {
             log.warning("Could not start a fresh engine to replace the aged one: \(error)")
             return

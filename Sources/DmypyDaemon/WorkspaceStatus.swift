@@ -21,7 +21,6 @@ extension Workspace {
     var stateName: String {
         switch state {
         case .stopped: return "stopped"
-        case .locating: return "locating python"
         case .starting: return "starting"
         case .ready: return "ready"
         case .failed: return "failed"

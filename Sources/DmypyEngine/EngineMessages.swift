@@ -104,6 +104,10 @@ public struct EngineStart: Equatable, Sendable {
     public var restartFiles: [String]
     /// The workspace's cache slot, and whether the first build loads it (nil: no cache asked for).
     public var cache: CacheSlot?
+    /// The mypy version the engine runs.
+    public var mypyVersion: String?
+    /// Why this interpreter cannot run mypy (it cannot import it): try the next one.
+    public var missingMypy: String?
 
     /// A cache slot as the engine found it at its start.
     public struct CacheSlot: Equatable, Sendable {
@@ -146,6 +150,8 @@ public struct EngineStart: Equatable, Sendable {
                   configFiles: message["config_files"]?.strings ?? [],
                   restartFiles: message["restart_files"]?.strings ?? [],
                   cache: cache)
+        mypyVersion = message["mypy_version"]?.stringValue
+        missingMypy = message["missing_mypy"]?.stringValue
     }
 }
 

@@ -8,12 +8,22 @@ public enum PythonLocator {
     public struct Interpreter: Equatable, Sendable {
         public let path: String
         public let mypyVersion: String
+
+        public init(path: String, mypyVersion: String) {
+            self.path = path
+            self.mypyVersion = mypyVersion
+        }
     }
 
     /// One interpreter looked at, and why it was passed over.
     public struct Attempt: Equatable, Sendable {
         public let path: String
         public let reason: String
+
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
     }
 
     /// The candidates in order, before probing.
@@ -70,7 +80,8 @@ public enum PythonLocator {
     /// Asks an interpreter for mypy's version: prints it, or `!` and why mypy cannot be imported.
     static let probeArguments = ["-c", "import sys\ntry:\n import mypy.version\nexcept Exception as e:\n sys.stdout.write('!' + type(e).__name__ + ': ' + str(e)); sys.exit(0)\nsys.stdout.write(mypy.version.__version__)"]
 
-    /// Runs the interpreter once to ask for mypy's version, waiting for it (the client's way).
+    /// Runs the interpreter once to ask for mypy's version, waiting for it (the client's way; the
+    /// daemon starts the engine under each candidate instead and lets it say).
     static func probe(_ python: String, environment: [String: String], directory: String) -> Result<String, ProbeFailure> {
         guard let output = try? Process.runCapturingOutput(python, probeArguments, environment: environment, directory: directory) else {
             return .failure(ProbeFailure(reason: "could not be run"))
@@ -87,86 +98,13 @@ public enum PythonLocator {
     }
 }
 
-/// `PythonLocator.locate` without waiting: each candidate is probed by a child whose output and
-/// exit arrive through the event loop, so a slow interpreter stalls nobody else (the daemon's way).
-public final class PythonSearch {
-    private let loop: EventLoop
-    private let environment: [String: String]
-    private let directory: String
-    private var remaining: [String]
-    private var attempts: [PythonLocator.Attempt] = []
-    private var probe: CapturedProcess?
-    private var completion: ((Result<PythonLocator.Interpreter, NoPythonWithMypy>) -> Void)?
-
-    /// Starts probing at once; `completion` is called on the loop, once, unless cancelled.
-    public init(flags: [String], environment: [String: String], directory: String, loop: EventLoop,
-                completion: @escaping (Result<PythonLocator.Interpreter, NoPythonWithMypy>) -> Void) {
-        self.loop = loop
-        self.environment = environment
-        self.directory = directory
-        self.completion = completion
-        remaining = PythonLocator.candidates(flags: flags, environment: environment, directory: directory)
-        next()
-    }
-
-    deinit { cancel() }
-
-    /// Stops probing; the completion is not called.
-    public func cancel() {
-        completion = nil
-        probe?.cancel()
-        probe = nil
-    }
-
-    /// The interpreter being probed now, if any.
-    public private(set) var probing: String?
-
-    private func next() {
-        while let candidate = remaining.first {
-            remaining.removeFirst()
-            guard FileSystem.exists(candidate) else {
-                attempts.append(PythonLocator.Attempt(path: candidate, reason: "not found"))
-                continue
-            }
-            do {
-                probing = candidate
-                probe = try CapturedProcess(candidate, PythonLocator.probeArguments,
-                                            environment: environment.map { "\($0.key)=\($0.value)" },
-                                            directory: directory, loop: loop) { [weak self] termination, bytes in
-                    self?.probed(candidate, termination, String(decoding: bytes, as: UTF8.self))
-                }
-                return
-            } catch {
-                attempts.append(PythonLocator.Attempt(path: candidate, reason: "could not be run"))
-            }
-        }
-        finish(.failure(NoPythonWithMypy(attempts: attempts)))
-    }
-
-    private func probed(_ candidate: String, _ termination: Process.Termination?, _ text: String) {
-        probe = nil
-        probing = nil
-        let status: Int32
-        if case .exited(let code)? = termination { status = code } else { status = -1 }
-        switch PythonLocator.probeOutcome(status: status, text: text) {
-        case .success(let version):
-            finish(.success(PythonLocator.Interpreter(path: candidate, mypyVersion: version)))
-        case .failure(let failure):
-            attempts.append(PythonLocator.Attempt(path: candidate, reason: failure.reason))
-            next()
-        }
-    }
-
-    private func finish(_ result: Result<PythonLocator.Interpreter, NoPythonWithMypy>) {
-        guard let completion else { return }
-        self.completion = nil
-        completion(result)
-    }
-}
-
 /// No interpreter could import mypy: says exactly which were tried and how to fix it.
 public struct NoPythonWithMypy: Error, Equatable, Sendable, CustomStringConvertible {
     public let attempts: [PythonLocator.Attempt]
+
+    public init(attempts: [PythonLocator.Attempt]) {
+        self.attempts = attempts
+    }
 
     public var description: String {
         var lines = ["dmypy: no Python interpreter that can import mypy was found. Tried, in order:"]

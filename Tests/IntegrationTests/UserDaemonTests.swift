@@ -101,7 +101,7 @@ import Testing
     }
 
     /// The event loop never waits: while one workspace's engine restarts with an interpreter that
-    /// takes two seconds to start (its probe a child process on the loop), that workspace's
+    /// takes two seconds to start (the engine started under it is the probe, on the loop), that workspace's
     /// `status` and another workspace's `check` are answered before the slow interpreter is done.
     @Test func aSlowInterpreterStallsNobody() throws {
         try Harness.requireMypy()
@@ -145,7 +145,7 @@ import Testing
         let checkB = try Harness.dmypy(.ours, ["check", "a.py", "b.py", "c.py", "--export-types"], in: b, env: daemon.env)
         let stalledCheck = !entries("slept-").isEmpty
         #expect(status.status == 0 && !stalledStatus, "status waited for the slow interpreter: \(status)")
-        #expect(Harness.fields(status)["engine_state"] == "locating python", "\(status)")
+        #expect(Harness.fields(status)["engine_state"] == "starting", "\(status)")
         #expect(checkB.stdout == expectedB.stdout && !stalledCheck, "another workspace's check waited: \(checkB)")
 
         // And A, once its engine is up, answers with the new option.

@@ -18,6 +18,7 @@ Messages from the daemon:
   {"op": "options_changed"}         (a config file was written: are mypy's options different now?)
 Replies:
   {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str,
+   "missing_mypy": str (this interpreter cannot import mypy),
    "config_files": [str], "restart_files": [str], "cache": {"slot", "key", "warm", "reason", ...}}
   {"op": "options", "changed": bool, "reason": str}
   {"id": int, "stdout": str} / {"id": int, "stderr": str}      (while a request runs)
@@ -696,7 +697,12 @@ class Engine:
                 return 0
             op = message.get("op")
             if op == "start":
-                self.channel.send(self.start(message))
+                try:
+                    reply = self.start(message)
+                except ImportError as e:
+                    # This interpreter cannot run mypy: the daemon tries the next candidate.
+                    reply = {"op": "started", "ok": False, "missing_mypy": f"{type(e).__name__}: {e}"}
+                self.channel.send(reply)
             elif op == "request" and self.server is not None:
                 self.request(message)
             elif op == "invalidate":
