@@ -61,27 +61,7 @@ public final class CapturedProcess {
         self.loop = loop
         self.limit = limit
         self.onEnd = onEnd
-        let pipe = try FileDescriptor.pipe()
-        let devnull: FileDescriptor
-        do {
-            devnull = try FileDescriptor.open("/dev/null", O_RDWR)
-        } catch {
-            pipe.read.close()
-            pipe.write.close()
-            throw error
-        }
-        defer {
-            devnull.close()
-            pipe.write.close()
-        }
-        do {
-            pid = try Process.spawn(executable, arguments: [executable] + arguments, environment: environment,
-                                    directory: directory, descriptors: [0: devnull, 1: pipe.write, 2: devnull])
-        } catch {
-            pipe.read.close()
-            throw error
-        }
-        output = pipe.read
+        (pid, output) = try Process.spawnWithOutputPipe(executable, arguments, environment: environment, directory: directory)
         do {
             try output.setNonBlocking()
             registration = try loop.register(output, .input) { [weak self] _ in self?.readOutput() }

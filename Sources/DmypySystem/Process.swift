@@ -69,34 +69,33 @@ public enum Process {
         return result
     }
 
-    /// Runs a short command to completion; returns its stdout (stdin and stderr are /dev/null) and
-    /// its exit status (-1 when it did not exit normally).
+    /// Spawns `executable` with `arguments` (argv[0] not included), stdin and stderr on /dev/null
+    /// and stdout on a pipe; returns the child and the pipe's read end (the caller closes it).
+    public static func spawnWithOutputPipe(_ executable: String, _ arguments: [String], environment: [String],
+                                           directory: String) throws(SystemError) -> (pid: pid_t, output: FileDescriptor) {
+        let pipe = try FileDescriptor.pipe()
+        defer { pipe.write.close() }
+        do {
+            let devnull = try FileDescriptor.open("/dev/null", O_RDWR)
+            defer { devnull.close() }
+            let pid = try spawn(executable, arguments: [executable] + arguments, environment: environment, directory: directory,
+                                descriptors: [0: devnull, 1: pipe.write, 2: devnull])
+            return (pid, pipe.read)
+        } catch {
+            pipe.read.close()
+            throw error
+        }
+    }
+
+    /// Runs a short command to completion, waiting for it (the client's way); returns its stdout
+    /// (stdin and stderr are /dev/null) and its exit status (-1 when it did not exit normally).
     public static func runCapturingOutput(_ executable: String, _ arguments: [String], environment: [String: String],
                                           directory: String) throws(SystemError) -> (text: String, status: Int32) {
-        let pipe = try FileDescriptor.pipe()
-        let devnull: FileDescriptor
-        do {
-            devnull = try FileDescriptor.open("/dev/null", O_RDWR)
-        } catch {
-            pipe.read.close()
-            pipe.write.close()
-            throw error
-        }
-        defer { devnull.close() }
-        let pid: pid_t
-        do {
-            pid = try spawn(executable, arguments: [executable] + arguments,
-                            environment: environment.map { "\($0.key)=\($0.value)" }, directory: directory,
-                            descriptors: [0: devnull, 1: pipe.write, 2: devnull])
-        } catch {
-            pipe.read.close()
-            pipe.write.close()
-            throw error
-        }
-        pipe.write.close()
-        let bytes = (try? pipe.read.readAll()) ?? []
-        pipe.read.close()
-        guard case .exited(let status)? = wait(pid) else { return (String(decoding: bytes, as: UTF8.self), -1) }
+        let child = try spawnWithOutputPipe(executable, arguments, environment: environment.map { "\($0.key)=\($0.value)" },
+                                            directory: directory)
+        let bytes = (try? child.output.readAll()) ?? []
+        child.output.close()
+        guard case .exited(let status)? = wait(child.pid) else { return (String(decoding: bytes, as: UTF8.self), -1) }
         return (String(decoding: bytes, as: UTF8.self), status)
     }
 

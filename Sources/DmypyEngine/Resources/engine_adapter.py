@@ -332,7 +332,6 @@ class Engine:
             "err": err.getvalue(),
             "status": 0,
             "mypy_version": __version__,
-            "follow_imports": str(options.follow_imports),
             "metadata": self.server._response_metadata(),
             "config_files": config_files(options),
             "restart_files": restart_files(options),
