@@ -1,6 +1,7 @@
 import DmypyCLI
 import DmypyClient
 import DmypyEngine
+import DmypyLSP
 import DmypySystem
 import DmypyWire
 import Glibc
@@ -108,6 +109,10 @@ case .invocation(let invocation):
         }
     case .hang:
         finish { () throws(ClientExit) in try client.hang() }
+    case .watch(let o):
+        finish { () throws(ClientExit) in try client.watch(json: o.json, clear: o.clear, flags: o.flags) }
+    case .lsp(let flags):
+        exit(LanguageServer.run(context: context, flags: flags))
     case .daemon(let o):
         if o.optionsData != nil {
             write(.standardError, "dmypy: --options-data (pickled mypy options) is only used by mypy's Windows client; pass the mypy flags instead\n")
