@@ -20,7 +20,7 @@ extension Client {
             flags = ["--output", "json"] + flags
         }
         var printer = WatchPrinter(mode: json ? .json : terminal ? .terminal(clear: clear) : .pipe)
-        let subscription: BuildSubscription
+        var subscription: BuildSubscription
         if json {
             // mypy's "Daemon started" is not a result: on stderr, so stdout stays one object a line.
             subscription = try Console.toStandardError { () throws(ClientExit) in
@@ -70,6 +70,8 @@ extension Client {
                         restarted = true
                         Console.print("Restarting: \(reason)")
                         try restart(logFile: nil, timeout: nil, flags: flags, allowSources: true)
+                        subscription = try BuildSubscription.prepare(self, flags: flags, exportTypes: false, isTTY: context.isTTY,
+                                                                     terminalWidth: context.terminalWidth)
                         reconnect = true
                         continue
                     }
@@ -139,10 +141,11 @@ struct WatchPrinter {
         out.split(separator: "\n").compactMap { line -> String? in
             let text = String(line)
             if text.hasPrefix("{") { return stripped(json: text) }
+            // `file:line[:column...]: severity: message`; the summary line is none of them.
             guard let separator = text.firstRange(of: ": ") else { return nil }
-            let location = text[..<separator.lowerBound]
-            let file = location.split(separator: ":").first.map(String.init) ?? String(location)
-            return file + " " + text[separator.upperBound...]
+            let location = text[..<separator.lowerBound].split(separator: ":")
+            guard location.count >= 2, location[1].allSatisfy(\.isNumber) else { return nil }
+            return location[0] + " " + text[separator.upperBound...]
         }
     }
 

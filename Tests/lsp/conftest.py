@@ -21,7 +21,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PYTHON = os.environ.get("DMYPY_TEST_PYTHON") or str(ROOT / ".venv/bin/python")
-HANG = 180.0
+HANG = float(os.environ.get("DMYPY_TEST_HANG", "180"))
 
 
 def dmypy_binary() -> str:
