@@ -189,22 +189,6 @@ public struct DaemonOptions: Equatable, Sendable {
     }
 }
 
-/// `dmypy watch` (dmypy-swift's own).
-public struct WatchOptions: Equatable, Sendable {
-    /// `--json`: one JSON object per result.
-    public var json: Bool
-    /// `--clear`: clear the terminal before each result.
-    public var clear: Bool
-    /// Mypy flags and files (`ARG ...`), as for `run`.
-    public var flags: [String]
-
-    public init(json: Bool = false, clear: Bool = false, flags: [String] = []) {
-        self.json = json
-        self.clear = clear
-        self.flags = flags
-    }
-}
-
 /// The subcommand and its options.
 public enum Command: Equatable, Sendable {
     case start(StartOptions)
@@ -219,10 +203,6 @@ public enum Command: Equatable, Sendable {
     case inspect(InspectOptions)
     case hang
     case daemon(DaemonOptions)
-    /// dmypy-swift's own: `dmypy watch`.
-    case watch(WatchOptions)
-    /// dmypy-swift's own: `dmypy lsp` with extra mypy flags.
-    case lsp(flags: [String])
     /// `dmypy help`: print `helpText(columns:)` to stdout, exit 0.
     case help
     /// No subcommand given (`dmypy` alone, or only top-level options): print

@@ -21,9 +21,6 @@
 // terminal on stdout, else 80. (argparse then formats for `columns - 2`.)
 //
 // Where this deliberately differs from argparse + client.py:
-// - two subcommands of dmypy-swift's own follow mypy's (`watch`, `lsp`); the
-//   oracle declares them on mypy's parser the same way, so every other command
-//   line, and mypy's own subcommands' help, stay byte-identical;
 // - the `daemon` subcommand also takes dmypy-swift's hidden `--ready-fd N` (an
 //   int that must fit a C int), declared like `--options-data`;
 // - integers saturate at `Int`'s range instead of being unbounded;

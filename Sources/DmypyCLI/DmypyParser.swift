@@ -107,17 +107,6 @@ let dmypyParser: ParserSpec = {
             .store(["--ready-fd"], type: .fileDescriptor, help: nil),
         ]),
         sub("help", help: nil, []),
-        // dmypy-swift's own, after mypy's (argparse_oracle.py declares them the same way).
-        sub("watch", help: "Print diagnostics now and again after every change (dmypy-swift)", [
-            .storeTrue(["--json"], help: "One JSON object per result (mypy's --output json records)"),
-            .storeTrue(["--clear"], help: "Clear the terminal before each result"),
-            .positional("flags", metavar: "ARG", nargs: .zeroOrMore,
-                        help: "Regular mypy flags and files (precede with --)"),
-        ]),
-        sub("lsp", help: "Language server for editors, on stdin/stdout (dmypy-swift)", [
-            .positional("flags", metavar: "FLAG", nargs: .zeroOrMore,
-                        help: "Regular mypy flags for every workspace folder (precede with --)"),
-        ]),
     ]
 
     return ParserSpec(

@@ -58,10 +58,6 @@ private struct NamespaceReader {
             return .daemon(DaemonOptions(
                 timeout: int("timeout"), logFile: string("log_file"), flags: strings("flags") ?? [],
                 optionsData: string("options_data"), readyFD: int("ready_fd").flatMap { Int32(exactly: $0) }))
-        case "watch":
-            return .watch(WatchOptions(json: bool("json"), clear: bool("clear"), flags: strings("flags") ?? []))
-        case "lsp":
-            return .lsp(flags: strings("flags") ?? [])
         default:
             return .none
         }

@@ -113,7 +113,7 @@ extension Workspace {
         case .starting(let engine), .ready(let engine):
             engine.send(.overlay(path: path, text: text))
             standby?.engine.send(.overlay(path: path, text: text))
-        case .stopped, .locating, .failed:
+        case .stopped, .failed:
             break   // replayed when the engine starts
         }
         schedule.filesChanged()

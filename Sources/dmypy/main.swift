@@ -19,6 +19,16 @@ func write(_ fd: FileDescriptor, _ text: String) {
 switch parseOwnCommand(Array(CommandLine.arguments.dropFirst())) {
 case .run(.installUnits):
     exit(UserUnits.run(environment: context.environment))
+case .run(.watch(let json, let clear, let flags)):
+    let client = Client(context: context, statusFile: ".dmypy.json")
+    do {
+        try client.watch(json: json, clear: clear, flags: flags)
+        exit(0)
+    } catch {
+        exit(error.status)
+    }
+case .run(.lsp(let flags)):
+    exit(LanguageServer.run(context: context, flags: flags))
 case .exit(let code, let stdout, let stderr):
     write(.standardOutput, stdout)
     write(.standardError, stderr)
@@ -109,10 +119,6 @@ case .invocation(let invocation):
         }
     case .hang:
         finish { () throws(ClientExit) in try client.hang() }
-    case .watch(let o):
-        finish { () throws(ClientExit) in try client.watch(json: o.json, clear: o.clear, flags: o.flags) }
-    case .lsp(let flags):
-        exit(LanguageServer.run(context: context, flags: flags))
     case .daemon(let o):
         if o.optionsData != nil {
             write(.standardError, "dmypy: --options-data (pickled mypy options) is only used by mypy's Windows client; pass the mypy flags instead\n")

@@ -105,7 +105,7 @@ enum Corpus {
     /// Help, usage and error output at every width from 1 to 140 columns.
     static let widths: [Case] = {
         let subcommands = ["start", "restart", "status", "stop", "kill", "check", "run", "recheck",
-                           "suggest", "inspect", "hang", "daemon", "help", "watch", "lsp"]
+                           "suggest", "inspect", "hang", "daemon", "help"]
         let argvs: [[String]] = [[], ["-h"], ["help"], ["frob"], ["check"], ["inspect", "--show", "x", "y"],
                                  ["run", "--timeout"], ["x", "--status-file"]]
             + subcommands.map { [$0, "-h"] }
@@ -138,8 +138,6 @@ enum Corpus {
                         ["--limit", "2"], ["--limit=0"], ["--include-span"], ["--include-kind"],
                         ["--include-object-attrs"], ["--union-attrs"], ["--force-reload"], ["--force"], ["x.py:1:2"]],
             "stop": [], "kill": [], "hang": [], "help": [],
-            "watch": [["--json"], ["--clear"], ["--js"], ["--"], ["--strict"], ["a.py"], ["-5"]],
-            "lsp": [["--"], ["--strict"], ["--x"]],
         ]
         let subcommands = grammar.keys.sorted()
         let noise = ["-h", "-V", "--", "-", "-x", "--x", "--bogus", "5", "", "a b", "-a b", "@args1.txt",

@@ -245,10 +245,6 @@ private func encode(_ command: Command) -> (String?, [String: Encoded]) {
             "include_object_attrs": .bool(o.includeObjectAttrs), "union_attrs": .bool(o.unionAttrs),
             "force_reload": .bool(o.forceReload),
         ])
-    case .watch(let o):
-        return ("do_watch", ["json": .bool(o.json), "clear": .bool(o.clear), "flags": list(o.flags)])
-    case .lsp(let flags):
-        return ("do_lsp", ["flags": list(flags)])
     case .daemon(let o):
         return ("do_daemon", [
             "timeout": optional(o.timeout), "log_file": optional(o.logFile), "flags": list(o.flags),

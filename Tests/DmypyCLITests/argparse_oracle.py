@@ -57,29 +57,6 @@ _fd.__name__ = "int"
 client.daemon_parser.add_argument("--ready-fd", type=_fd, help=argparse.SUPPRESS)
 
 
-# dmypy-swift's own subcommands, after mypy's, as DmypyParser.swift declares them.
-def do_watch(args):  # noqa: ARG001
-    pass
-
-
-def do_lsp(args):  # noqa: ARG001
-    pass
-
-
-p = client.subparsers.add_parser(
-    "watch", help="Print diagnostics now and again after every change (dmypy-swift)"
-)
-p.add_argument("--json", action="store_true", help="One JSON object per result (mypy's --output json records)")
-p.add_argument("--clear", action="store_true", help="Clear the terminal before each result")
-p.add_argument("flags", metavar="ARG", nargs="*", help="Regular mypy flags and files (precede with --)")
-p.set_defaults(action=do_watch)
-p = client.subparsers.add_parser("lsp", help="Language server for editors, on stdin/stdout (dmypy-swift)")
-p.add_argument(
-    "flags", metavar="FLAG", nargs="*", help="Regular mypy flags for every workspace folder (precede with --)"
-)
-p.set_defaults(action=do_lsp)
-
-
 def encode(value):
     if value is None or isinstance(value, (str, bool)):
         return value
