@@ -10,6 +10,7 @@ import PackageDescription
 //   DmypyEngine   the supervised Python worker that hosts mypy (adapter embedded)
 //   DmypyWatch    inotify watcher and the module graph
 //   DmypyDaemon   the single-threaded epoll daemon that ties them together
+//   DmypyLSP      `dmypy lsp`: a language server over stdio, a client of the daemon
 //   dmypy         the one executable: client, and `dmypy daemon`
 let package = Package(
     name: "dmypy-swift",
@@ -37,9 +38,10 @@ let package = Package(
             name: "DmypyDaemon",
             dependencies: ["DmypySystem", "DmypyWire", "DmypyEngine", "DmypyWatch"]
         ),
+        .target(name: "DmypyLSP", dependencies: ["DmypyClient", "DmypySystem", "DmypyWire"]),
         .executableTarget(
             name: "dmypy",
-            dependencies: ["DmypyClient", "DmypyDaemon", "DmypyCLI", "DmypyEngine", "DmypyWire", "DmypySystem"]
+            dependencies: ["DmypyClient", "DmypyDaemon", "DmypyLSP", "DmypyCLI", "DmypyEngine", "DmypyWire", "DmypySystem"]
         ),
         .testTarget(name: "DmypySystemTests", dependencies: ["DmypySystem"]),
         .testTarget(name: "DmypyWireTests", dependencies: ["DmypyWire"]),

@@ -20,6 +20,7 @@ extension Daemon {
         let directory = data.removeValue(forKey: ProtocolExtensions.workingDirectory)?.stringValue
         let environment = data.removeValue(forKey: ProtocolExtensions.environment)?.arrayValue?.compactMap(\.stringValue)
         let ourClient = data.removeValue(forKey: ProtocolExtensions.ourClient)?.isTruthy == true
+        let subscribing = data.removeValue(forKey: ProtocolExtensions.subscribe)?.isTruthy == true
 
         let key: String
         switch mode {
@@ -49,6 +50,8 @@ extension Daemon {
             hangs[connection.id] = timer
         case ProtocolExtensions.startCommand where mode == .user:
             startWorkspace(key, data: data, environment: environment, connection: connection)
+        case ProtocolExtensions.overlayCommand:
+            setBuffer(key, data: data, connection: connection)   // DaemonSubscriptions.swift
         default:
             let workspace: Workspace
             if let open = workspaces[key] {
@@ -69,6 +72,7 @@ extension Daemon {
             }
             let waiter = ConnectionWaiter(connection: connection)
             waiters[connection.id] = (key, waiter)
+            if subscribing { return subscribe(connection, to: workspace, command: command, data: data) }   // DaemonSubscriptions.swift
             armIdleTimer()
             workspace.submit(command: command, data: data, waiter: waiter)
         }

@@ -80,6 +80,8 @@ final class Workspace {
     var reportedOverflows = 0
     /// The workspace's cache slot: loading, writing, refreshing (`WorkspaceCache`).
     var cache: CacheState
+    /// `dmypy watch`/`dmypy lsp` subscribers and the editors' unsaved buffers (WorkspaceSubscribers.swift).
+    var subscribers = WorkspaceSubscribers()
 
     init(settings: Settings, loop: EventLoop, log: Log, adapterPath: String) {
         self.settings = settings

@@ -42,6 +42,7 @@ extension Workspace {
                 }
             }
             preCheck()
+            renewSubscriptions(changed: paths)
         }
     }
 

@@ -67,6 +67,7 @@ extension Workspace {
                                        directory: settings.directory, environment: settings.environment)
         engine.send(.start(flags: settings.flags, allowSources: settings.allowSources,
                            stdoutTTY: settings.stdoutTTY, stderrTTY: settings.stderrTTY, cache: cache))
+        for overlay in subscribers.replay { engine.send(overlay) }   // editors' unsaved buffers
         return engine
     }
 

@@ -16,6 +16,9 @@ public enum EngineRequest: Equatable, Sendable {
     case invalidate(paths: [String], all: Bool)
     /// A configuration file was written: are mypy's options different now? (replied: `options`)
     case compareOptions
+    /// Check `path` as an editor's unsaved buffer says (`text`), without touching the file; nil
+    /// drops the buffer and the file on disk counts again. No reply.
+    case overlay(path: String, text: String?)
 
     public var json: JSONObject {
         switch self {
@@ -30,6 +33,8 @@ public enum EngineRequest: Equatable, Sendable {
             return ["op": "invalidate", "paths": .array(paths.map { .string($0) }), "all": .bool(all)]
         case .compareOptions:
             return ["op": "options_changed"]
+        case .overlay(let path, let text):
+            return ["op": "overlay", "path": .string(path), "text": text.map { .string($0) } ?? .null]
         }
     }
 }

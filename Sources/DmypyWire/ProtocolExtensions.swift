@@ -13,4 +13,17 @@ public enum ProtocolExtensions {
     /// Our `start` under socket activation: `flags`, `allow_sources`, `timeout` and the
     /// client's terminals (`stdout_tty`, `stderr_tty`), as `dmypy start` passes them to a daemon.
     public static let startCommand = "start"
+    /// On a `check` or `run` request: subscribe to that build. The connection stays open; the
+    /// answer, and the result of every later run of the same build (a pre-check after files
+    /// changed, an identical check of anyone's), arrive as non-final frames holding `result`
+    /// (mypy's response) and `changed` (the files that caused it). Never a final frame: the
+    /// subscriber hangs up when done. Used by `dmypy watch` and `dmypy lsp`.
+    public static let subscribe = "dmypy_swift_subscribe"
+    public static let result = "dmypy_swift_result"
+    public static let changed = "dmypy_swift_changed"
+    /// With each result: how long mypy ran for it, in seconds (0 when answered from memory).
+    public static let seconds = "dmypy_swift_seconds"
+    /// Our `overlay` command: `path` (absolute) is checked as `text` says (an editor's unsaved
+    /// buffer; null drops it) by the workspace's engine, without touching the file; answered at once.
+    public static let overlayCommand = "dmypy_swift_overlay"
 }

@@ -1,6 +1,7 @@
 import DmypyCLI
 import DmypyClient
 import DmypyEngine
+import DmypyLSP
 import DmypySystem
 import DmypyWire
 import Glibc
@@ -18,6 +19,16 @@ func write(_ fd: FileDescriptor, _ text: String) {
 switch parseOwnCommand(Array(CommandLine.arguments.dropFirst())) {
 case .run(.installUnits):
     exit(UserUnits.run(environment: context.environment))
+case .run(.watch(let json, let clear, let flags)):
+    let client = Client(context: context, statusFile: ".dmypy.json")
+    do {
+        try client.watch(json: json, clear: clear, flags: flags)
+        exit(0)
+    } catch {
+        exit(error.status)
+    }
+case .run(.lsp(let flags)):
+    exit(LanguageServer.run(context: context, flags: flags))
 case .exit(let code, let stdout, let stderr):
     write(.standardOutput, stdout)
     write(.standardError, stderr)

@@ -16,6 +16,7 @@ Messages from the daemon:
   {"op": "request", "id": int, "command": str, "data": {...}}
   {"op": "invalidate", "paths": [str], "all": bool}                (no reply)
   {"op": "options_changed"}         (a config file was written: are mypy's options different now?)
+  {"op": "overlay", "path": str, "text": str | null}   (an editor's unsaved buffer; null drops it; no reply)
 Replies:
   {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str,
    "missing_mypy": str (this interpreter cannot import mypy),
@@ -34,6 +35,12 @@ The protocol's typed form, and the reference for each field, is `EngineMessages.
 whole-second mtime, so the daemon, which saw the write, makes the recorded mtime of each written
 file impossible and mypy hashes it again on the next update (a same-size edit within a second is
 not missed; a file written back unchanged is not re-checked).
+
+`overlay` is mypy's `--shadow-file` made to work inside a daemon: the buffer is written to a private
+file, mypy's options and its BuildManager's `shadow_map` get the pair, and the recorded hash of the
+real file is blanked so that the next update re-reads it, through the shadow (python/mypy#9309:
+a daemon's shadow map is only read when its BuildManager is built, and its watcher only looks at
+the real file, which did not change).
 """
 
 from __future__ import annotations
@@ -42,8 +49,10 @@ import inspect
 import io
 import json
 import os
+import shutil
 import struct
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -219,6 +228,8 @@ class Evidence:
         self.directories: set[str] = set()
         self.new_files: list[str] = []
         self.new_directories: list[str] = []
+        # The engine's own shadow files (editor buffers): the daemon knows when they change.
+        self.private_prefix: str | None = None
 
     def add(self, stats: dict[str, Any], listings: Iterable[str], failed_listings: Iterable[str]) -> None:
         # A directory that could not be listed is a path whose appearance matters, like a missing file.
@@ -228,6 +239,8 @@ class Evidence:
                 continue
             self.seen.add(path)
             absolute = os.path.abspath(path)
+            if self.private_prefix is not None and absolute.startswith(self.private_prefix):
+                continue
             target = absolute if st is not None else self.topmost_missing(absolute)
             if target not in self.files:
                 self.files.add(target)
@@ -291,6 +304,9 @@ class Engine:
         self.manifest: dict[str, Any] = {}
         # Modules whose errors the first answer took from the cache: re-checked by the next build.
         self.pending_fixup: set[str] = set()
+        # Editor buffers: the real path (absolute) -> the private file holding the buffer.
+        self.shadows: dict[str, str] = {}
+        self.shadow_dir: str | None = None
 
     def start(self, message: dict[str, Any]) -> dict[str, Any]:
         """Process the daemon's mypy flags as `dmypy start` does, and build mypy's Server."""
@@ -658,6 +674,52 @@ class Engine:
             if (old := recorded.get(path)) is not None:
                 watcher.set_file_data(path, FileData(-1.0, old[1], old[2]))
 
+    def overlay(self, message: dict[str, Any]) -> None:
+        """Check `path` as `text` says (an editor's unsaved buffer) until it is dropped (null).
+
+        The file on disk is never written. The buffer goes to a private file and mypy's shadow
+        map gets the pair: in the options, for a BuildManager still to be built, and in the
+        running one. The real file's recorded hash is blanked, so that mypy's watcher reports it
+        changed and the next update reads it again, from the shadow while there is one.
+        """
+        from mypy.fswatcher import FileData
+
+        path = os.path.abspath(str(message["path"]))
+        text = message.get("text")
+        previous = self.shadows.pop(path, None)
+        if isinstance(text, str):
+            if self.shadow_dir is None:
+                self.shadow_dir = tempfile.mkdtemp(prefix="dmypy-buffers-")
+                self.evidence.private_prefix = self.shadow_dir + os.sep
+            shadow = previous or os.path.join(
+                self.shadow_dir, f"{len(os.listdir(self.shadow_dir))}-{os.path.basename(path)}"
+            )
+            with open(shadow, "w", encoding="utf-8") as f:
+                f.write(text)
+            self.shadows[path] = shadow
+        elif previous is not None:
+            try:
+                os.unlink(previous)
+            except OSError:
+                pass
+        if self.server is None:
+            return
+        self.server.options.shadow_file = [[s, t] for s, t in self.shadows.items()] or None
+        manager = getattr(self.server, "fine_grained_manager", None)
+        if manager is None:
+            return  # the first build reads the options
+        manager.manager.shadow_map = dict(self.shadows)
+        manager.manager.shadow_equivalence_map = {}
+        watcher = self.server.fswatcher
+        recorded = watcher.dump_file_data()
+        for key in (path, os.path.relpath(path)):
+            if (old := recorded.get(key)) is not None:
+                watcher.set_file_data(key, FileData(-1.0, old[1], ""))
+
+    def close(self) -> None:
+        if self.shadow_dir is not None:
+            shutil.rmtree(self.shadow_dir, ignore_errors=True)
+
     def refusal(self, command: str, data: dict[str, Any]) -> str | None:
         """Why mypy cannot take this request as it stands, or None.
 
@@ -708,6 +770,8 @@ class Engine:
                 self.invalidate(message)
             elif op == "options_changed":
                 self.channel.send(self.options_changed())
+            elif op == "overlay":
+                self.overlay(message)
             else:
                 self.channel.send({"op": "error", "error": f"unexpected message {op!r}"})
 
@@ -751,7 +815,11 @@ def restart_files(options: Any) -> list[str]:
 
 def main() -> int:
     channel = Channel(REQUEST_FD, REPLY_FD)
-    return Engine(channel).serve()
+    engine = Engine(channel)
+    try:
+        return engine.serve()
+    finally:
+        engine.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,137 @@
+"""`dmypy lsp` under pytest-lsp's client, on real mypy."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+
+from lsprotocol import types
+
+from conftest import (HANG, diagnostics_of, dmypy_binary, environment, expected, mypy_records, start, until,
+                      uri)
+
+B = 'def f() -> str:\n    return "s"\n'
+A = "from b import f\n\nx: int = f()\n\n\ndef g(a: int) -> str:\n    return a\n"
+
+
+async def test_diagnostics_after_open_equal_mypys(projects):
+    project = projects("p", {"a.py": A, "b.py": B})
+    client = await start([project])
+    try:
+        a = project / "a.py"
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri(a), language_id="python", version=1, text=A)))
+        want = expected(mypy_records(project), a)
+        assert len(want) == 2
+        await until(client, lambda: diagnostics_of(client, a) == want)
+        # The code links to mypy's docs; pull diagnostics give the same.
+        pushed = client.diagnostics[uri(a)]
+        assert all(d.code_description.href.endswith("#code-" + d.code) for d in pushed)
+        pulled = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(a))))
+        assert sorted(d.message for d in pulled.items) == sorted(d.message for d in pushed)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_an_edit_on_disk_to_an_imported_module_is_pushed_without_any_request(projects):
+    project = projects("p", {"a.py": A, "b.py": B})
+    client = await start([project])
+    try:
+        a = project / "a.py"
+        await until(client, lambda: diagnostics_of(client, a) == expected(mypy_records(project), a))
+        # As a `git pull` or a formatter would: the editor is told nothing.
+        (project / "b.py").write_text("def f() -> int:\n    return 1\n")
+        want = expected(mypy_records(project), a)
+        assert len(want) == 1
+        await until(client, lambda: diagnostics_of(client, a) == want)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_an_unsaved_buffer_is_checked_as_typed_and_the_file_is_untouched(projects, tmp_path):
+    project = projects("p", {"a.py": A, "b.py": B})
+    a = project / "a.py"
+    client = await start([project])
+    try:
+        await until(client, lambda: diagnostics_of(client, a) == expected(mypy_records(project), a))
+        before = (a.read_bytes(), os.stat(a).st_mtime_ns)
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri(a), language_id="python", version=1, text=A)))
+        typed = A + "\ny: str = 1\n"
+        for version, end in enumerate(range(len(A) + 1, len(typed) + 1), start=2):   # one keystroke at a time
+            client.text_document_did_change(types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri(a), version=version),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=typed[:end])]))
+        shadow = tmp_path / "shadow.py"
+        shadow.write_text(typed)
+        want = expected(mypy_records(project, "--shadow-file", str(a), str(shadow)), a)
+        assert len(want) == 3
+        await until(client, lambda: diagnostics_of(client, a) == want)
+        assert (a.read_bytes(), os.stat(a).st_mtime_ns) == before
+        # Closed unsaved: the file on disk counts again.
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri(a))))
+        await until(client, lambda: diagnostics_of(client, a) == expected(mypy_records(project), a))
+    finally:
+        await client.shutdown_session()
+
+
+async def test_hover_and_definition_answer(projects):
+    project = projects("p", {"a.py": A, "b.py": B})
+    a = project / "a.py"
+    client = await start([project])
+    try:
+        await until(client, lambda: diagnostics_of(client, a) != [])
+        document = types.TextDocumentIdentifier(uri=uri(a))
+        # `f` in `x: int = f()`, line 3.
+        hover = await client.text_document_hover_async(types.HoverParams(document, types.Position(line=2, character=9)))
+        # mypy's own words for it (what `dmypy inspect` prints).
+        assert hover is not None and hover.contents.value == "```python\nCallable[[], str]\n```"
+        assert (hover.range.start.line, hover.range.start.character, hover.range.end.character) == (2, 9, 10)
+        definition = await client.text_document_definition_async(
+            types.DefinitionParams(document, types.Position(line=2, character=9)))
+        assert [(d.uri, d.range.start.line) for d in definition] == [(uri(project / "b.py"), 0)]
+    finally:
+        await client.shutdown_session()
+
+
+async def test_two_workspace_folders_with_different_options(projects):
+    code = "def g(x):\n    return x\n"
+    strict = projects("strict", {"m.py": code, "mypy.ini": "[mypy]\ndisallow_untyped_defs = True\n"})
+    lax = projects("lax", {"m.py": code + "y: int = ''\n"})
+    client = await start([strict, lax])
+    try:
+        want_strict = expected(mypy_records(strict), strict / "m.py")
+        want_lax = expected(mypy_records(lax), lax / "m.py")
+        assert [w[5] for w in want_strict] == ["no-untyped-def"] and [w[5] for w in want_lax] == ["assignment"]
+        await until(client, lambda: diagnostics_of(client, strict / "m.py") == want_strict
+                    and diagnostics_of(client, lax / "m.py") == want_lax)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_the_engine_killed_mid_check_loses_nothing(projects):
+    project = projects("p", {"a.py": A, "b.py": B})
+    a = project / "a.py"
+    client = await start([project])
+    try:
+        await until(client, lambda: diagnostics_of(client, a) == expected(mypy_records(project), a))
+        status = subprocess.run([dmypy_binary(), "status", "-v"], cwd=project, env=environment(),
+                                capture_output=True, text=True, timeout=HANG).stdout
+        engine = int(next(line.split(":")[1] for line in status.splitlines() if line.startswith("engine_pid")))
+        (project / "b.py").write_text("def f() -> bytes:\n    return b''\n")
+        os.kill(engine, signal.SIGKILL)
+        want = expected(mypy_records(project), a)
+        await until(client, lambda: diagnostics_of(client, a) == want)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_shutdown_and_exit_end_the_server_with_status_0(projects):
+    project = projects("p", {"a.py": A, "b.py": B})
+    client = await start([project])
+    server = client._server
+    await client.shutdown_session()
+    assert await asyncio.wait_for(server.wait(), HANG) == 0
