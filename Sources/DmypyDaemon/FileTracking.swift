@@ -83,6 +83,10 @@ final class FileTracking {
         restartFiles = Set(start.restartFiles.map { PathName.normalize($0, relativeTo: directory) })
         configFiles = Set(start.configFiles.map { PathName.normalize($0, relativeTo: directory) })
         rewatchFiles()
+        if let evidence = start.cache?.evidence, start.cache?.warm == true {
+            // The build a cache slot holds looked at these: watched now, before the load reads them.
+            apply(RequestOutcome(response: [:], evidence: evidence))
+        }
     }
 
     /// A fresh engine exports its whole graph and its evidence again. The old engine's evidence

@@ -127,6 +127,8 @@ public struct EngineStart: Equatable, Sendable {
         public var modules: Int?
         public var writtenAt: Double?
         public var bytes: Int?
+        /// What the build the slot holds looked at: watched before the load looks at it again.
+        public var evidence: RequestOutcome.Evidence?
     }
 
     public init(ok: Bool, out: String = "", err: String = "", status: Int = 0, metadata: JSONObject = [:],
@@ -145,7 +147,10 @@ public struct EngineStart: Equatable, Sendable {
         let cache = message["cache"]?.objectValue.map { fields in
             CacheSlot(path: fields["slot"]?.stringValue, key: fields["key"]?.stringValue, warm: fields["warm"]?.boolValue ?? false,
                       reason: fields["reason"]?.stringValue, modules: fields["modules"]?.intValue,
-                      writtenAt: fields["written_at"]?.doubleValue, bytes: fields["bytes"]?.intValue)
+                      writtenAt: fields["written_at"]?.doubleValue, bytes: fields["bytes"]?.intValue,
+                      evidence: fields["evidence"]?.objectValue.map {
+                          RequestOutcome.Evidence(files: $0["files"]?.strings ?? [], directories: $0["directories"]?.strings ?? [])
+                      })
         }
         self.init(ok: message["ok"]?.boolValue ?? false,
                   out: message["out"]?.stringValue ?? "",

@@ -212,82 +212,7 @@ def exit_status(code: object) -> tuple[int, str]:
 GraphEntry = tuple[str | None, frozenset[str], frozenset[str]]
 
 
-class Evidence:
-    """Everything mypy looked at on disk in this engine's life, as the paths whose change matters.
-
-    The daemon answers from memory only while each of these is under a live watch: a file mypy
-    read or stat'ed (also one that did not exist, or did not parse), and a directory it listed.
-    For a missing file under missing directories, what matters is the topmost missing one
-    appearing. Each reply carries only what is new.
-    """
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-        self.seen_listings: set[str] = set()
-        self.files: set[str] = set()
-        self.directories: set[str] = set()
-        self.new_files: list[str] = []
-        self.new_directories: list[str] = []
-        # The engine's own shadow files (editor buffers): the daemon knows when they change.
-        self.private_prefix: str | None = None
-
-    def add(self, stats: dict[str, Any], listings: Iterable[str], failed_listings: Iterable[str]) -> None:
-        # A directory that could not be listed is a path whose appearance matters, like a missing file.
-        looked_at = list(stats.items()) + [(path, None) for path in failed_listings]
-        for path, st in looked_at:
-            if path in self.seen:
-                continue
-            self.seen.add(path)
-            absolute = os.path.abspath(path)
-            if self.private_prefix is not None and absolute.startswith(self.private_prefix):
-                continue
-            target = absolute if st is not None else self.topmost_missing(absolute)
-            if target not in self.files:
-                self.files.add(target)
-                self.new_files.append(target)
-        for path in listings:
-            if path in self.seen_listings:
-                continue
-            self.seen_listings.add(path)
-            absolute = os.path.abspath(path)
-            if absolute not in self.directories:
-                self.directories.add(absolute)
-                self.new_directories.append(absolute)
-
-    @staticmethod
-    def topmost_missing(path: str) -> str:
-        parent = os.path.dirname(path)
-        while parent != path and not os.path.isdir(parent):
-            path, parent = parent, os.path.dirname(parent)
-        return path
-
-    def take_new(self) -> dict[str, list[str]] | None:
-        if not self.new_files and not self.new_directories:
-            return None
-        new = {"files": self.new_files, "directories": self.new_directories}
-        self.new_files, self.new_directories = [], []
-        return new
-
-
-def recording_file_system_cache(evidence: Evidence) -> Any:
-    """mypy's FileSystemCache, telling `evidence` what it was asked about before each flush.
-
-    mypy flushes the cache at the end of every check, so what a build looked at is only visible
-    then. (FileSystemCache allows interpreted subclasses; mypy's tests subclass it too.)
-    """
-    from mypy.fscache import FileSystemCache
-
-    class RecordingFileSystemCache(FileSystemCache):
-        def flush(self) -> None:
-            self.record()
-            super().flush()
-
-        def record(self) -> None:
-            stats = getattr(self, "stat_or_none_cache", None)  # flush() runs in __init__ too
-            if stats is not None:
-                evidence.add(stats, list(self.listdir_cache), list(self.listdir_error_cache))
-
-    return RecordingFileSystemCache()
+from dmypy_engine_cache import Evidence, recording_file_system_cache  # noqa: E402  (next to this file)
 
 
 class Engine:
@@ -392,6 +317,10 @@ class Engine:
         slots.pin_store(self.server.options, cache_dir)
         self.server.options.use_fine_grained_cache = True
         self.slot, self.manifest = slot, manifest
+        # What the build the slot holds looked at: the daemon watches it before the load starts,
+        # so the first answer rests on watches that were live while mypy read.
+        self.evidence.know(manifest.get("evidence"))
+        report["evidence"] = manifest.get("evidence")
         report.update(
             warm=True,
             modules=manifest.get("modules"),

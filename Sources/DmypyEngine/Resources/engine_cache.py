@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 FORMAT = 1
@@ -127,6 +128,93 @@ def _file_hashes(cache_dir: str) -> dict[str, str]:
     return hashes
 
 
+class Evidence:
+    """Everything mypy looked at on disk in this engine's life, as the paths whose change matters.
+
+    The daemon answers from memory only while each of these is under a live watch: a file mypy
+    read or stat'ed (also one that did not exist, or did not parse), and a directory it listed.
+    For a missing file under missing directories, what matters is the topmost missing one
+    appearing. Each reply carries only what is new.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.seen_listings: set[str] = set()
+        self.files: set[str] = set()
+        self.directories: set[str] = set()
+        self.new_files: list[str] = []
+        self.new_directories: list[str] = []
+        # The engine's own shadow files (editor buffers): the daemon knows when they change.
+        self.private_prefix: str | None = None
+
+    def add(self, stats: dict[str, Any], listings: Iterable[str], failed_listings: Iterable[str]) -> None:
+        # A directory that could not be listed is a path whose appearance matters, like a missing file.
+        looked_at = list(stats.items()) + [(path, None) for path in failed_listings]
+        for path, st in looked_at:
+            if path in self.seen:
+                continue
+            self.seen.add(path)
+            absolute = os.path.abspath(path)
+            if self.private_prefix is not None and absolute.startswith(self.private_prefix):
+                continue
+            target = absolute if st is not None else self.topmost_missing(absolute)
+            if target not in self.files:
+                self.files.add(target)
+                self.new_files.append(target)
+        for path in listings:
+            if path in self.seen_listings:
+                continue
+            self.seen_listings.add(path)
+            absolute = os.path.abspath(path)
+            if absolute not in self.directories:
+                self.directories.add(absolute)
+                self.new_directories.append(absolute)
+
+    @staticmethod
+    def topmost_missing(path: str) -> str:
+        parent = os.path.dirname(path)
+        while parent != path and not os.path.isdir(parent):
+            path, parent = parent, os.path.dirname(parent)
+        return path
+
+    def know(self, known: Any) -> None:
+        """Paths the daemon was told of already (a cache slot's, at the engine's start)."""
+        if isinstance(known, dict):
+            self.files.update(str(p) for p in known.get("files", []))
+            self.directories.update(str(p) for p in known.get("directories", []))
+
+    def everything(self) -> dict[str, list[str]]:
+        return {"files": sorted(self.files), "directories": sorted(self.directories)}
+
+    def take_new(self) -> dict[str, list[str]] | None:
+        if not self.new_files and not self.new_directories:
+            return None
+        new = {"files": self.new_files, "directories": self.new_directories}
+        self.new_files, self.new_directories = [], []
+        return new
+
+
+def recording_file_system_cache(evidence: Evidence) -> Any:
+    """mypy's FileSystemCache, telling `evidence` what it was asked about before each flush.
+
+    mypy flushes the cache at the end of every check, so what a build looked at is only visible
+    then. (FileSystemCache allows interpreted subclasses; mypy's tests subclass it too.)
+    """
+    from mypy.fscache import FileSystemCache
+
+    class RecordingFileSystemCache(FileSystemCache):
+        def flush(self) -> None:
+            self.record()
+            super().flush()
+
+        def record(self) -> None:
+            stats = getattr(self, "stat_or_none_cache", None)  # flush() runs in __init__ too
+            if stats is not None:
+                evidence.add(stats, list(self.listdir_cache), list(self.listdir_error_cache))
+
+    return RecordingFileSystemCache()
+
+
 class SlotProblem(Exception):
     """Why a slot cannot be used (said once in the log, then the build goes cold)."""
 
@@ -188,7 +276,7 @@ def idle_priority() -> None:
         pass
 
 
-def build_sources(options: Any, command: str, data: dict[str, Any], flags: list[str]) -> tuple[list[Any], Any]:
+def build_sources(options: Any, command: str, data: dict[str, Any], flags: list[str], fscache: Any = None) -> tuple[list[Any], Any]:
     """The sources of a build and its options, as the Server's `cmd_check`/`cmd_run` compute them."""
     import mypy.main
     from mypy.find_sources import create_source_list
@@ -202,10 +290,11 @@ def build_sources(options: Any, command: str, data: dict[str, Any], flags: list[
                 ["-i"] + [str(a) for a in data.get("args", [])],
                 require_targets=True,
                 server_options=True,
+                fscache=fscache,
                 program="mypy-daemon",
             )
         return sources, options
-    return create_source_list([str(f) for f in data.get("files", [])], options), options
+    return create_source_list([str(f) for f in data.get("files", [])], options, fscache), options
 
 
 def dependency_edges(manager: Any) -> int:
@@ -248,13 +337,15 @@ def write(spec: dict[str, Any]) -> dict[str, Any]:
     except (SlotProblem, OSError):
         os.makedirs(staging)
     try:
-        sources, options = build_sources(options, spec["command"], spec["data"], spec["flags"])
+        evidence = Evidence()
+        fscache = recording_file_system_cache(evidence)
+        sources, options = build_sources(options, spec["command"], spec["data"], spec["flags"], fscache)
         server_options(options)
         pin_store(options, os.path.join(staging, "cache"))
         options.fine_grained_incremental = False
         options.use_fine_grained_cache = False
         try:
-            result = mypy.build.build(sources, options)
+            result = mypy.build.build(sources, options, fscache=fscache)
         except CompileError as e:
             return {"written": False, "reason": "the build stops on a blocking error: " + (e.messages[-1] if e.messages else "")}
         edges = dependency_edges(result.manager)
@@ -278,8 +369,10 @@ def write(spec: dict[str, Any]) -> dict[str, Any]:
             "build_seconds": round(time.monotonic() - started, 3),
             "modules": modules,
             "modules_with_errors": sum(1 for s in result.graph.values() if s.error_lines),
-            # What the build read, so that a loader can tell positively that nothing changed.
+            # What the build read, so that a loader can tell positively that nothing changed, and
+            # everything it looked at, for the daemon to watch before a load looks at it again.
             "sources": source_digests(result.graph),
+            "evidence": (fscache.record(), evidence.everything())[1],
             "dependency_edges": edges,
             "files": files,
             "bytes": sum(os.path.getsize(os.path.join(staging, "cache", name)) for name in files),
