@@ -14,7 +14,7 @@ Messages from the daemon:
   {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool,
    "cache": {"root": str, "load": bool} | null}          (our cache slots: `dmypy_engine_cache`)
   {"op": "request", "id": int, "command": str, "data": {...}}
-  {"op": "invalidate", "paths": [str], "all": bool}                (no reply)
+  {"op": "invalidate", "paths": [str], "all": bool, "complete": bool}          (no reply)
   {"op": "options_changed"}         (a config file was written: are mypy's options different now?)
 Replies:
   {"op": "started", "ok": bool, "out": str, "err": str, "status": int, "mypy_version": str,
@@ -25,6 +25,7 @@ Replies:
    "graph": {"changed": [[module, path, [imports], [missing]]], "removed": [module]},
    "search_dirs": [str],                                       (graph and search_dirs when changed)
    "evidence": {"files": [str], "directories": [str]},         (what mypy looked at for the first time)
+   "fast_path": {"taken": bool, "reason": str, "checks": int, "fast": int},  (build commands: `engine_fastpath`)
    "cache_load": {"warm": bool, "reason": str, "modules": int, "pending": bool}}  (first build only)
 
 The protocol's typed form, and the reference for each field, is `EngineMessages.swift`.
@@ -290,6 +291,9 @@ class Engine:
         self.manifest: dict[str, Any] = {}
         # Modules whose errors the first answer took from the cache: re-checked by the next build.
         self.pending_fixup: set[str] = set()
+        import dmypy_engine_fastpath
+
+        self.fastpath = dmypy_engine_fastpath.FastPath()  # known edits without mypy's crawl and re-check
 
     def start(self, message: dict[str, Any]) -> dict[str, Any]:
         """Process the daemon's mypy flags as `dmypy start` does, and build mypy's Server."""
@@ -424,8 +428,7 @@ class Engine:
             elif self.loads_cache_now(command):
                 response, cache_load = self.warm_build(command, data)
             else:
-                self.apply_pending_fixup(command)
-                response = self.server.run_command(command, data)
+                response = self.fastpath.request(self, command, data)  # or run_command, after apply_pending_fixup
         except Exception:
             crashed = True
             response = {"error": "Daemon crashed!\n" + traceback.format_exc()}
@@ -450,6 +453,7 @@ class Engine:
             reply["evidence"] = evidence
         if cache_load is not None:
             reply["cache_load"] = cache_load
+        reply.update(self.fastpath.report())
         self.channel.send(reply)
 
     # The first build of an engine that loads a cache.
@@ -641,6 +645,7 @@ class Engine:
         """
         from mypy.fswatcher import FileData
 
+        self.fastpath.note_invalidate(message)
         if self.server is None or getattr(self.server, "fine_grained_manager", None) is None:
             return  # no build yet: the first one reads every file
         watcher = self.server.fswatcher
