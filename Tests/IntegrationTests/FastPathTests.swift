@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The engine's fast path (`engine_fastpath.py`): after edits the daemon saw, mypy is handed exactly
+/// the changed modules and the errors of modules the change cannot reach are carried forward.
+/// Every answer must still be a fresh mypy run's, and the path must really be taken (or, with
+/// `DMYPY_FAST_PATH=off`, never).
+@Suite(.serialized) struct FastPathTests {
+    /// Errors in four modules; `leaf` is imported by nothing, `core` by everyone.
+    let project: [String: String] = [
+        "core.py": "def value() -> int:\n    return 1\n",
+        "a.py": "from core import value\nx: str = value()\n",
+        "b.py": "from core import value\ny: bytes = value()\n",
+        "c.py": "import core\ndef g() -> None:\n    z: str = core.value()\n",
+        "leaf.py": "import core\nbad: str = 1\n",
+    ]
+    let files = ["core.py", "a.py", "b.py", "c.py", "leaf.py"]
+
+    func waitIdle(_ dir: URL, env: [String: String] = [:], checks: Int) throws -> Harness.Fields {
+        var fields = try Harness.verboseStatus(dir, env: env)
+        _ = try Harness.eventually(every: 0.05) {
+            fields = try Harness.verboseStatus(dir, env: env)
+            return fields.int("fast_path_checks") >= checks && fields.bool("engine_busy") == false
+        }
+        return fields
+    }
+
+    @Test func leafAndCoreEditsMatchAFreshRunOnTheFastPath() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(project)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir).status == 0)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, "first check")
+        let steps: [(String, String, String)] = [
+            ("leaf edit: a function appended", "leaf.py", "import core\nbad: str = 1\ndef more() -> int:\n    return 'no'\n"),
+            ("leaf edit: its errors fixed", "leaf.py", "import core\nbad: int = 1\n"),
+            ("core edit: the signature changes", "core.py", "def value() -> str:\n    return '1'\n"),
+            ("core edit: back", "core.py", "def value() -> int:\n    return 1\n"),
+            ("an error target's module edited", "c.py", "import core\ndef g() -> None:\n    z: int = core.value()\ndef h() -> str:\n    return 1\n"),
+            ("a new import of a known module", "leaf.py", "import core\nimport a\nq: int = a.x\n"),
+        ]
+        var checks = 1
+        for (step, file, text) in steps {
+            try Harness.write(dir, file, text)
+            checks += 1
+            // The pre-check is the one that sees the edit; the check after it is answered from it.
+            let fields = try waitIdle(dir, checks: checks)
+            try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, step)
+            #expect(fields["fast_path_last"]?.hasPrefix("taken") == true, "\(step): \(fields)")
+            checks = max(checks, try Harness.verboseStatus(dir).int("fast_path_checks"))
+        }
+        // A new module is not a known change: mypy's full path, and still a fresh run's answer.
+        try Harness.write(dir, "d.py", "from core import value\nw: str = value()\n")
+        let fields = try waitIdle(dir, checks: checks + 1)
+        #expect(fields["fast_path_last"]?.hasPrefix("not taken") == true, "\(fields)")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files + ["d.py"], in: dir), files + ["d.py"], in: dir, "new module")
+    }
+
+    @Test func theEscapeHatchSwitchesItOff() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(project)
+        defer { Harness.cleanUp(dir) }
+        let env = ["DMYPY_FAST_PATH": "off"]
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: env).status == 0)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir, env: env), files, in: dir, "first check")
+        try Harness.write(dir, "leaf.py", "import core\nbad: str = 1\ndef more() -> int:\n    return 'no'\n")
+        let fields = try waitIdle(dir, env: env, checks: 2)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir, env: env), files, in: dir, "leaf edit")
+        #expect(fields.int("fast_path_taken") == 0, "\(fields)")
+        #expect(fields["fast_path_last"] == "not taken: DMYPY_FAST_PATH=off", "\(fields)")
+    }
+}
