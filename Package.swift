@@ -31,7 +31,8 @@ let package = Package(
         .target(
             name: "DmypyEngine",
             dependencies: ["DmypySystem", "DmypyWire"],
-            resources: [.embedInCode("Resources/engine_adapter.py"), .embedInCode("Resources/engine_cache.py")]
+            resources: [.embedInCode("Resources/engine_adapter.py"), .embedInCode("Resources/engine_cache.py"),
+                        .embedInCode("Resources/engine_fastpath.py")]
         ),
         .target(name: "DmypyWatch", dependencies: ["DmypySystem"]),
         .target(

@@ -65,6 +65,8 @@ final class Workspace {
     var files: FileTracking?
     var answeredFromMemory = 0
     var preChecks = 0
+    /// The engine's last report on its fast path (`engine_fastpath.py`), for `status -v`.
+    var fastPath: RequestOutcome.FastPath?
     var engineRestarts = 0
     var reportedFallback = false
     /// What the next `run` says about an engine restart it did not ask for (mypy's lines).
@@ -191,6 +193,12 @@ final class Workspace {
         if !unwatched.isEmpty {
             log.debug("The answer rests on files that were not watched while mypy read them; checking once more",
                       fields: ["UNWATCHED": "\(unwatched.count)", "FIRST": unwatched[0]])
+            // A change to them meanwhile was not seen: the next check must look at every file.
+            engine.send(.invalidate(paths: [], all: false, complete: false))
+        }
+        if let fast = outcome.fastPath {
+            fastPath = fast
+            log.debug("Fast path \(fast.taken ? "taken" : "not taken"): \(fast.reason)")
         }
         let decision = schedule.finished(job, succeeded: outcome.succeeded, response: response,
                                          evidenceComplete: files != nil && unwatched.isEmpty)

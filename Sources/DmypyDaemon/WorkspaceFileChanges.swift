@@ -28,13 +28,15 @@ extension Workspace {
                 replaceEngine(.rebuild("a checkout changed most of the build"))
                 return
             }
+            // The engine may hand mypy exactly these files only when nothing can have changed unseen.
+            let complete = !everything && files.isReliable && files.hasEvidence
             switch state {
             case .starting(let engine), .ready(let engine):
-                engine.send(.invalidate(paths: paths, all: everything))
+                engine.send(.invalidate(paths: paths, all: everything, complete: complete))
                 // Whether mypy's options changed is mypy's to say (what `dmypy run` compares):
                 // editing an unrelated part of pyproject.toml must not cost a rebuild.
                 if configuration { engine.send(.compareOptions) }
-                standby?.engine.send(.invalidate(paths: paths, all: everything))
+                standby?.engine.send(.invalidate(paths: paths, all: everything, complete: complete))
             case .stopped, .failed:
                 if configuration {
                     replaceEngine(.outdated("a configuration file changed", notice: nil))

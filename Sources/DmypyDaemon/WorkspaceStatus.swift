@@ -8,6 +8,11 @@ extension Workspace {
         fields["change_generation"] = .int(schedule.generation)
         fields["answered_from_memory"] = .int(answeredFromMemory)
         fields["pre_checks"] = .int(preChecks)
+        if let fastPath {
+            fields["fast_path_checks"] = .int(fastPath.checks)
+            fields["fast_path_taken"] = .int(fastPath.fast)
+            fields["fast_path_last"] = .string((fastPath.taken ? "taken: " : "not taken: ") + fastPath.reason)
+        }
         fields["engine_restarts"] = .int(engineRestarts)
         fields["engine_recycles"] = .int(engineRecycles)
         fields["engine_updates"] = .int(aging.updates)

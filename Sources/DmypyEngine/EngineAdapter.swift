@@ -19,10 +19,14 @@ public enum EngineAdapter {
     public static func install(in directory: String) throws(SystemError) -> String {
         let path = "\(directory)/dmypy_engine_adapter.py"
         try FileSystem.writeAtomically("\(directory)/\(cacheModuleFile)", cacheSource, mode: 0o600)
+        try FileSystem.writeAtomically("\(directory)/\(fastPathModuleFile)", PackageResources.engine_fastpath_py, mode: 0o600)
         try FileSystem.writeAtomically(path, source, mode: 0o600)
         return path
     }
 
     /// The file name the adapter imports the cache module by.
     public static let cacheModuleFile = "dmypy_engine_cache.py"
+
+    /// The fast-path module (`engine_fastpath.py`), imported by the adapter.
+    public static let fastPathModuleFile = "dmypy_engine_fastpath.py"
 }

@@ -13,7 +13,11 @@ public enum EngineRequest: Equatable, Sendable {
     /// Run one of mypy's commands (`cmd_<command>(**data)`); replied with output frames, then `finished`.
     case run(id: Int, command: String, data: JSONObject)
     /// Make mypy hash these files again on its next update (every file it knows, with `all`). No reply.
-    case invalidate(paths: [String], all: Bool)
+    /// `complete`: these are all the files that changed since the previous invalidate (a reliable
+    /// watcher that lost nothing, every file mypy looked at under a watch), so the next check may
+    /// hand mypy exactly these (`engine_fastpath.py`); false also says "since the last check,
+    /// something may have changed unseen", with or without paths.
+    case invalidate(paths: [String], all: Bool, complete: Bool)
     /// A configuration file was written: are mypy's options different now? (replied: `options`)
     case compareOptions
     /// Check `path` as an editor's unsaved buffer says (`text`), without touching the file; nil
@@ -29,8 +33,8 @@ public enum EngineRequest: Equatable, Sendable {
             return message
         case .run(let id, let command, let data):
             return ["op": "request", "id": .int(id), "command": .string(command), "data": .object(data)]
-        case .invalidate(let paths, let all):
-            return ["op": "invalidate", "paths": .array(paths.map { .string($0) }), "all": .bool(all)]
+        case .invalidate(let paths, let all, let complete):
+            return ["op": "invalidate", "paths": .array(paths.map { .string($0) }), "all": .bool(all), "complete": .bool(complete)]
         case .compareOptions:
             return ["op": "options_changed"]
         case .overlay(let path, let text):
@@ -183,6 +187,16 @@ public struct RequestOutcome: Equatable, Sendable {
     public var evidence: Evidence
     /// How the first build of an engine that was to load a cache went.
     public var cacheLoad: CacheLoad?
+    /// Whether a build command took the fast path (known changes only), and why (not).
+    public var fastPath: FastPath?
+
+    public struct FastPath: Equatable, Sendable {
+        public var taken: Bool
+        public var reason: String
+        /// Build commands this engine ran, and how many of them took the fast path.
+        public var checks: Int
+        public var fast: Int
+    }
 
     public struct CacheLoad: Equatable, Sendable {
         /// The cache was loaded (false: it could not be, and the build went cold).
@@ -261,6 +275,10 @@ public struct RequestOutcome: Equatable, Sendable {
                   evidence: Evidence(files: evidence?["files"]?.strings ?? [],
                                      directories: evidence?["directories"]?.strings ?? []))
         cacheLoad = load
+        fastPath = message["fast_path"]?.objectValue.map { fields in
+            FastPath(taken: fields["taken"]?.boolValue ?? false, reason: fields["reason"]?.stringValue ?? "",
+                     checks: fields["checks"]?.intValue ?? 0, fast: fields["fast"]?.intValue ?? 0)
+        }
     }
 
     /// mypy answered (with any exit status), without an error and without asking for a restart.

@@ -14,7 +14,7 @@ Messages from the daemon:
   {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool,
    "cache": {"root": str, "load": bool} | null}          (our cache slots: `dmypy_engine_cache`)
   {"op": "request", "id": int, "command": str, "data": {...}}
-  {"op": "invalidate", "paths": [str], "all": bool}                (no reply)
+  {"op": "invalidate", "paths": [str], "all": bool, "complete": bool}          (no reply)
   {"op": "options_changed"}         (a config file was written: are mypy's options different now?)
   {"op": "overlay", "path": str, "text": str | null}   (an editor's unsaved buffer; null drops it; no reply)
 Replies:
@@ -27,6 +27,7 @@ Replies:
    "graph": {"changed": [[module, path, [imports], [missing]]], "removed": [module]},
    "search_dirs": [str],                                       (graph and search_dirs when changed)
    "evidence": {"files": [str], "directories": [str]},         (what mypy looked at for the first time)
+   "fast_path": {"taken": bool, "reason": str, "checks": int, "fast": int},  (build commands: `engine_fastpath`)
    "cache_load": {"warm": bool, "reason": str, "modules": int, "pending": bool}}  (first build only)
 
 The protocol's typed form, and the reference for each field, is `EngineMessages.swift`.
@@ -232,6 +233,9 @@ class Engine:
         # Editor buffers: the real path (absolute) -> the private file holding the buffer.
         self.shadows: dict[str, str] = {}
         self.shadow_dir: str | None = None
+        import dmypy_engine_fastpath
+
+        self.fastpath = dmypy_engine_fastpath.FastPath()  # known edits without mypy's crawl and re-check
 
     def start(self, message: dict[str, Any]) -> dict[str, Any]:
         """Process the daemon's mypy flags as `dmypy start` does, and build mypy's Server."""
@@ -369,8 +373,7 @@ class Engine:
             elif self.loads_cache_now(command):
                 response, cache_load = self.warm_build(command, data)
             else:
-                self.apply_pending_fixup(command)
-                response = self.server.run_command(command, data)
+                response = self.fastpath.request(self, command, data)  # or run_command, after apply_pending_fixup
         except Exception:
             crashed = True
             response = {"error": "Daemon crashed!\n" + traceback.format_exc()}
@@ -394,6 +397,7 @@ class Engine:
             reply["evidence"] = evidence
         if cache_load is not None:
             reply["cache_load"] = cache_load
+        reply.update(self.fastpath.report())
         self.channel.send(reply)
 
     # The first build of an engine that loads a cache.
@@ -585,6 +589,7 @@ class Engine:
         """
         from mypy.fswatcher import FileData
 
+        self.fastpath.note_invalidate(message)
         if self.server is None or getattr(self.server, "fine_grained_manager", None) is None:
             return  # no build yet: the first one reads every file
         watcher = self.server.fswatcher

@@ -1,0 +1,411 @@
+"""The fast path: a `check` or `run` after known edits, without mypy's crawl, walk and error re-check.
+
+mypy's `dmypy check` after an edit (dmypy_server.py `fine_grained_increment[_follow_imports]`):
+crawls the sources again (`create_source_list`), stats every file of the build, walks the import
+graph from the roots, refreshes suppressed submodules of every package, fixes every State's
+dependencies, and then `FineGrainedBuildManager.update` re-checks every target that had an error
+anywhere, because `update_module` resets the errors (server/update.py, `errors.reset()`) and
+their messages can only come back by checking those targets again.
+
+Our daemon saw each write (inotify) and tells us, with `invalidate`, exactly which files changed,
+and whether that list is complete (a reliable watcher, no lost events, every file mypy looked
+at under a watch). With a complete list, this module:
+
+1. hashes only those files (`FileSystemWatcher.update_changed`) and hands mypy exactly the
+   modules whose content changed (`FineGrainedBuildManager.update`), with the request's sources
+   as the last identical request computed them;
+2. gives `update` an empty `previous_targets_with_errors`, so that it checks only the changed
+   modules and the targets their change triggers, and carries forward the previous errors of
+   every target in a module that this update did not touch at all (neither re-analysed nor any
+   of its targets re-processed: `updated_modules`, `processed_targets`). A module that was
+   touched gets its other error targets re-checked, as mypy does (propagate with those targets).
+   A target that nothing triggered checks to the same errors (the premise of mypy's fine-grained
+   mode), so keeping its ErrorInfos and formatting them with mypy's own `Errors` gives mypy's
+   answer; the order is mypy's (`sort_messages_preserving_file_order` on the previous messages).
+
+Anything else takes mypy's full path, unchanged (`Server.run_command`). In particular:
+  - a file mypy does not know appeared or went (a new module, `__init__.py` added or removed,
+    a rename, a new stub, a directory), a module file was removed, a configuration file changed;
+  - the change set is not known exactly (the daemon said so: lost events, watcher fallback, a file
+    the answer rests on that was not watched; or nothing is known yet in this engine);
+  - a blocking error before the update (`blocking_error`, `stale`), errors taken from a cache
+    (`pending_fixup`), a different request than the last build, `--export-types`, `recheck`;
+  - error state we cannot carry soundly: the previous errors do not format to exactly mypy's
+    previous messages; any `only_once` message (which target shows it depends on the order of
+    the re-check) or import error (mypy hides other errors once it has seen one and there are
+    many: the count depends on what was re-checked).
+After the update:
+  - a blocking error: mypy's answer, and its error targets are restored to the full set, so
+    the next update re-checks them all as mypy would;
+  - the module set or a changed module's imports changed: mypy's own full path runs next (it
+    finds nothing changed on disk, and does the reachability walk, deletions of unreachable
+    modules, suppressed submodules and `fix_module_deps` that such a change needs);
+  - an import error or `only_once` message appeared, or the top-up re-check found modules to
+    load: every module with previous errors is made to look changed and mypy's full path
+    re-checks them (`abandon`).
+
+Opt-in for now: `DMYPY_FAST_PATH=on` in the engine's environment switches it on (mypy's own
+fine-grained test data has been run through it only in part; see the README); anything else,
+and `off`, leaves mypy's full path.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import time
+from typing import Any
+
+ENABLED_VARIABLE = "DMYPY_FAST_PATH"
+BUILD_COMMANDS = ("check", "run", "recheck")
+
+
+class NotFast(Exception):
+    """This request takes mypy's full path (nothing was changed yet)."""
+
+
+class Abandoned(Exception):
+    """The fast update ran but its errors cannot be completed soundly (see `abandon`)."""
+
+
+class FastPath:
+    def __init__(self) -> None:
+        self.enabled = os.environ.get(ENABLED_VARIABLE, "").lower() in ("on", "1", "yes", "true")
+        # Absolute paths the daemon reported changed since the last build began; None: unknown.
+        self.known: set[str] | None = None
+        self.server: Any = None
+        # The last build request (command and fields that name the sources) and its sources.
+        self.last_key: str | None = None
+        self.sources: dict[str, list[Any]] = {}
+        self.checks = 0
+        self.fast = 0
+        self.last: dict[str, Any] = {}
+
+    # What the daemon tells us.
+
+    def note_invalidate(self, message: dict[str, Any]) -> None:
+        if message.get("all") or not message.get("complete", False):
+            self.known = None
+        elif self.known is not None:
+            self.known.update(os.path.abspath(str(p)) for p in message.get("paths", []))
+
+    # One request.
+
+    def request(self, engine: Any, command: str, data: dict[str, Any]) -> dict[str, Any]:
+        server = engine.server
+        if server is not self.server:
+            # A new Server (a cold build replaced it): nothing is known about it yet.
+            self.server, self.known, self.sources, self.last_key = server, None, {}, None
+        if command not in BUILD_COMMANDS:
+            return server.run_command(command, data)
+        self.checks += 1
+        key = request_key(command, data)
+        started = time.monotonic()
+        try:
+            response = self.fast_check(engine, command, data, key)
+            self.fast += 1
+            self.last = {"taken": True, "reason": "the changed files were known", "seconds": round(time.monotonic() - started, 4)}
+        except NotFast as e:
+            engine.apply_pending_fixup(command)
+            response = self.full(engine, command, data, key, str(e))
+        except Abandoned as e:
+            response = self.full(engine, command, data, key, f"abandoned after the update: {e}")
+        return response
+
+    def full(self, engine: Any, command: str, data: dict[str, Any], key: str, reason: str) -> dict[str, Any]:
+        # Whatever changes from here on are reported by invalidates that arrive after this build.
+        self.known = set() if self.enabled else None
+        self.sources = {}
+        self.last_key = key
+        self.last = {"taken": False, "reason": reason}
+        return engine.server.run_command(command, data)
+
+    def report(self) -> dict[str, Any]:
+        if not self.last:
+            return {}
+        report = dict(self.last, checks=self.checks, fast=self.fast)
+        self.last = {}
+        return {"fast_path": report}
+
+    # The fast path itself.
+
+    def fast_check(self, engine: Any, command: str, data: dict[str, Any], key: str) -> dict[str, Any]:
+        from mypy.version import __version__
+
+        server = engine.server
+        fgm = getattr(server, "fine_grained_manager", None)
+        if not self.enabled:
+            raise NotFast(f"{ENABLED_VARIABLE} is not on")
+        if command == "recheck":
+            raise NotFast("recheck takes mypy's path")
+        if fgm is None:
+            raise NotFast("no build yet")
+        if self.known is None:
+            raise NotFast("the changes since the last build are not known exactly")
+        if engine.pending_fixup:
+            raise NotFast("errors taken from the cache are checked first")
+        if key != self.last_key:
+            raise NotFast("not the request of the last build")
+        if data.get("export_types") or server.options.export_types:
+            raise NotFast("--export-types re-checks every source")
+        if command == "run" and data.get("version") != __version__:
+            raise NotFast("mypy's version differs (mypy asks for a restart)")
+        if fgm.blocking_error is not None or fgm.stale:
+            raise NotFast("a blocking error is pending")
+        candidates = self.classify(engine, fgm)
+        watched = server.fswatcher.dump_file_data()
+        for _, path in candidates:
+            if path not in watched:
+                raise NotFast(f"a file mypy does not watch changed: {path}")
+        carry_problem = uncarriable(fgm)
+        if carry_problem is not None:
+            raise NotFast(carry_problem)
+        sources = self.request_sources(server, command, data, key)
+
+        # From here on mypy's state changes: no plain NotFast any more.
+        t0 = time.time()
+        watcher = server.fswatcher
+        changed_paths = watcher.update_changed([], [path for _, path in candidates])
+        changed = [(module, path) for module, path in candidates if path in changed_paths]
+        followed = server.following_imports()
+        t1 = time.time()
+        if not changed:
+            messages = fgm.previous_messages
+            fgm.changed_modules = []
+        else:
+            graph = fgm.graph
+            modules_before = set(graph)
+            imports_before = {m: imports_of(graph[m]) for m, _ in changed if m in graph}
+            messages = update_keeping_errors(engine, fgm, changed, followed)
+            if set(graph) != modules_before or any(
+                m not in graph or imports_of(graph[m]) != imports for m, imports in imports_before.items()
+            ):
+                # New modules, or imports that changed: mypy's walk does the bookkeeping this
+                # needs (it finds nothing changed on disk; our messages are its previous ones).
+                new_paths = [s.path for s in graph.values() if s.path and s.id not in modules_before]
+                server.update_sources([_source(p) for p in new_paths])
+                watcher.update_changed([], new_paths)
+                self.last_key = key
+                self.known = set()
+                response = server.run_command(command, data)
+                self.last = {"taken": True, "reason": "known changes; mypy's walk for the changed imports"}
+                return response
+        t2 = time.time()
+        fgm.manager.add_stats(find_changes_time=t1 - t0, fg_update_time=t2 - t1, files_changed=len(changed))
+        if not followed:
+            server.previous_sources = sources
+        response = server.increment_output(
+            messages, sources, bool(data.get("is_tty", False)), int(data.get("terminal_width") or 80)
+        )
+        server.flush_caches()
+        server.update_stats(response)
+        self.known = set()
+        self.last_key = key
+        return response
+
+    def classify(self, engine: Any, fgm: Any) -> list[tuple[str, str]]:
+        """The modules whose files the daemon reported, or NotFast for a change mypy must crawl for."""
+        assert self.known is not None
+        by_path: dict[str, tuple[str, str]] = {}
+        for module, state in fgm.graph.items():
+            if state.path:
+                by_path[os.path.abspath(state.path)] = (module, state.path)
+        configs = set(engine_config_files(engine))
+        candidates: list[tuple[str, str]] = []
+        for path in sorted(self.known):
+            found = by_path.get(path)
+            if found is not None:
+                if not os.path.isfile(path):
+                    raise NotFast(f"a module's file went: {path}")
+                candidates.append(found)
+                continue
+            name = os.path.basename(path)
+            if path in configs:
+                raise NotFast(f"a configuration file changed: {path}")
+            if os.path.isdir(path) or not os.path.lexists(path) and "." not in name:
+                raise NotFast(f"a directory appeared or went: {path}")
+            if name.endswith((".py", ".pyi", ".pth")) or name == "py.typed" or "." not in name:
+                raise NotFast(f"a file mypy does not know appeared or went: {path}")
+            # Anything else in a watched directory (which the daemon does not even report) is
+            # nothing mypy reads.
+        return candidates
+
+    def request_sources(self, server: Any, command: str, data: dict[str, Any], key: str) -> list[Any]:
+        """The request's BuildSources, as the last identical request found them.
+
+        What they depend on (which files exist, the package structure, the options) cannot have
+        changed without a change `classify` sends to the full path, which forgets them.
+        """
+        cached = self.sources.get(key)
+        if cached is not None:
+            return list(cached)
+        from mypy.find_sources import InvalidSourceList, create_source_list
+
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        try:
+            if command == "check":
+                sources = create_source_list(list(data.get("files") or []), server.options, server.fscache)
+            else:
+                import argparse
+
+                import mypy.main
+
+                sources, options = mypy.main.process_options(
+                    ["-i"] + [str(a) for a in data.get("args") or []],
+                    require_targets=True,
+                    server_options=True,
+                    fscache=server.fscache,
+                    program="mypy-daemon",
+                    header=argparse.SUPPRESS,
+                )
+                if not options.compare_stable(server.options_snapshot):
+                    raise NotFast("the options differ (mypy asks for a restart)")
+        except (InvalidSourceList, SystemExit) as e:
+            raise NotFast(f"the sources cannot be listed ({type(e).__name__})") from None
+        finally:
+            sys.stdout, sys.stderr = saved
+        self.sources[key] = list(sources)
+        return list(sources)
+
+
+def _source(path: str) -> Any:
+    from mypy.modulefinder import BuildSource
+
+    return BuildSource(path, None)
+
+
+def request_key(command: str, data: dict[str, Any]) -> str:
+    """What names a request's sources and options: equal keys, equal builds."""
+    fields = {k: v for k, v in data.items() if k not in ("is_tty", "terminal_width")}
+    return json.dumps([command, fields], sort_keys=True)
+
+
+def imports_of(state: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(state.dependencies), tuple(state.suppressed)
+
+
+def engine_config_files(engine: Any) -> list[str]:
+    """Where mypy may read its configuration from (as the adapter's `config_files`)."""
+    from mypy.defaults import CONFIG_NAMES, SHARED_CONFIG_NAMES, USER_CONFIG_FILES
+
+    options = engine.server.options
+    files = [os.path.abspath(name) for name in CONFIG_NAMES + SHARED_CONFIG_NAMES]
+    files += [os.path.abspath(os.path.expanduser(f)) for f in USER_CONFIG_FILES]
+    if options.config_file:
+        files.append(os.path.abspath(os.path.expanduser(options.config_file)))
+    return files
+
+
+IMPORT_CODES = ("import", "import-untyped", "import-not-found")
+
+
+def uncarriable(fgm: Any) -> str | None:
+    """Why the previous errors cannot be carried forward, or None: they must be exactly what
+    mypy printed last (formatted again by mypy), each with its target, none shown only once,
+    no import error, no blocker."""
+    errors = fgm.manager.errors
+    targets: set[str] = set()
+    for infos in errors.error_info_map.values():
+        for info in infos:
+            if info.only_once:
+                return "a message shown only once is among the errors"
+            if info.blocker:
+                return "a blocking error is among the errors"
+            if info.code is not None and info.code.code in IMPORT_CODES:
+                return "an import error is among the errors"
+            if info.target:
+                targets.add(info.target)
+    if targets != set(fgm.previous_targets_with_errors):
+        return "mypy's error targets and its errors disagree"
+    saved = errors.flushed_files
+    errors.flushed_files = set()
+    try:
+        formatted = errors.new_messages()
+    finally:
+        errors.flushed_files = saved
+    if sorted(formatted) != sorted(fgm.previous_messages):
+        return "the recorded errors do not format to mypy's previous answer"
+    return None
+
+
+def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]], followed: bool) -> list[str]:
+    """`fgm.update(changed)`, re-checking only what it triggers, the other errors carried forward."""
+    from mypy.server.update import propagate_changes_using_dependencies, sort_messages_preserving_file_order
+    from mypy.util import module_prefix
+
+    manager = fgm.manager
+    graph = fgm.graph
+    errors = manager.errors
+    previous_targets = set(fgm.previous_targets_with_errors)
+    previous_messages = list(fgm.previous_messages)
+    by_target: dict[str, list[tuple[str, Any]]] = {}
+    for file, infos in errors.error_info_map.items():
+        for info in infos:
+            # An error without a target is not re-checked by mypy either (it is lost at the reset).
+            if info.target:
+                by_target.setdefault(info.target, []).append((file, info))
+
+    fgm.previous_targets_with_errors = set()
+    messages = fgm.update(changed, [], followed=followed)
+    if fgm.blocking_error is not None:
+        # mypy's answer; its next update re-checks every error target, as it would have.
+        fgm.previous_targets_with_errors |= previous_targets
+        return messages
+
+    updated = set(fgm.updated_modules)
+    touched = set(updated)
+    for target in fgm.processed_targets:
+        module = module_prefix(graph, target)
+        if module is not None:
+            touched.add(module)
+    recheck: set[str] = set()
+    carried: list[tuple[str, Any]] = []
+    for target in sorted(previous_targets):
+        module = module_prefix(graph, target)
+        if module is None or module in updated:
+            continue  # gone, or checked whole by this update: its errors are fresh
+        if module in touched:
+            recheck.add(target)
+        else:
+            carried += by_target.get(target, [])
+
+    def abandon(why: str) -> Abandoned:
+        fgm.previous_targets_with_errors |= previous_targets
+        force_recheck(engine, fgm, previous_targets | set(fgm.previous_targets_with_errors), changed)
+        return Abandoned(why)
+
+    if errors.seen_import_error or any(info.only_once for infos in errors.error_info_map.values() for info in infos):
+        raise abandon("an import error or a message shown once appeared")
+    errors.flushed_files = set()
+    if recheck:
+        remaining = propagate_changes_using_dependencies(
+            manager, graph, fgm.deps, set(), set(), recheck, fgm.processed_targets
+        )
+        if remaining:
+            raise abandon("re-checking the touched modules' errors needs modules loaded")
+    fresh_targets = errors.targets()
+    for file, info in carried:
+        if info.target in fresh_targets:
+            raise abandon(f"{info.target} has errors old and new")
+        errors.error_info_map.setdefault(file, []).append(info)
+    messages = sort_messages_preserving_file_order(errors.new_messages(), previous_messages)
+    fgm.previous_messages = messages.copy()
+    fgm.previous_targets_with_errors = errors.targets()
+    return messages
+
+
+def force_recheck(engine: Any, fgm: Any, targets: set[str], changed: list[tuple[str, str]]) -> None:
+    """Makes every module with an error target, and every changed one, look changed to mypy."""
+    from mypy.fswatcher import FileData
+    from mypy.util import module_prefix
+
+    paths = {path for _, path in changed}
+    for target in targets:
+        module = module_prefix(fgm.graph, target)
+        if module is not None and fgm.graph[module].path:
+            paths.add(fgm.graph[module].path)
+    for path in paths:
+        engine.server.fswatcher.set_file_data(path, FileData(-1.0, -1, ""))

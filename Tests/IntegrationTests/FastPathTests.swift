@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// The engine's fast path (`engine_fastpath.py`): after edits the daemon saw, mypy is handed exactly
+/// the changed modules and the errors of modules the change cannot reach are carried forward.
+/// Every answer must still be a fresh mypy run's, and the path must really be taken with
+/// `DMYPY_FAST_PATH=on` (and never without it: it is opt-in until the oracle has run in full).
+@Suite(.serialized) struct FastPathTests {
+    /// Errors in four modules; `leaf` is imported by nothing, `core` by everyone.
+    let project: [String: String] = [
+        "core.py": "def value() -> int:\n    return 1\n",
+        "a.py": "from core import value\nx: str = value()\n",
+        "b.py": "from core import value\ny: bytes = value()\n",
+        "c.py": "import core\ndef g() -> None:\n    z: str = core.value()\n",
+        "leaf.py": "import core\nbad: str = 1\n",
+    ]
+    let files = ["core.py", "a.py", "b.py", "c.py", "leaf.py"]
+
+    /// Makes an edit and waits (bounded) for the pre-check that saw it to finish.
+    func edit(_ dir: URL, _ file: String, _ text: String, env: [String: String] = [:]) throws -> Harness.Fields {
+        let before = try Harness.verboseStatus(dir, env: env)
+        try Harness.write(dir, file, text)
+        var fields = before
+        let done = try Harness.eventually(every: 0.05) {
+            fields = try Harness.verboseStatus(dir, env: env)
+            return fields.int("change_generation") > before.int("change_generation")
+                && fields.int("fast_path_checks") > before.int("fast_path_checks") && fields.bool("engine_busy") == false
+        }
+        if !done { Issue.record("no pre-check saw the edit of \(file): \(fields)") }
+        return fields
+    }
+
+    @Test func leafAndCoreEditsMatchAFreshRunOnTheFastPath() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(project)
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: ["DMYPY_FAST_PATH": "on"]).status == 0)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, "first check")
+        let steps: [(String, String, String)] = [
+            ("leaf edit: a function appended", "leaf.py", "import core\nbad: str = 1\ndef more() -> int:\n    return 'no'\n"),
+            ("leaf edit: its errors fixed", "leaf.py", "import core\nbad: int = 1\n"),
+            ("core edit: the signature changes", "core.py", "def value() -> str:\n    return '1'\n"),
+            ("core edit: back", "core.py", "def value() -> int:\n    return 1\n"),
+            ("an error target's module edited", "c.py", "import core\ndef g() -> None:\n    z: int = core.value()\ndef h() -> str:\n    return 1\n"),
+            ("a new import of a known module", "leaf.py", "import core\nimport a\nq: int = a.x\n"),
+        ]
+        for (step, file, text) in steps {
+            // The pre-check is the one that sees the edit; the check after it is answered from it.
+            let fields = try edit(dir, file, text)
+            try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, step)
+            #expect(fields["fast_path_last"]?.hasPrefix("taken") == true, "\(step): \(fields)")
+        }
+        #expect(try Harness.verboseStatus(dir).int("fast_path_taken") >= steps.count)
+        // A new module is not a known change: mypy's full path, and still a fresh run's answer.
+        let fields = try edit(dir, "d.py", "from core import value\nw: str = value()\n")
+        #expect(fields["fast_path_last"]?.hasPrefix("not taken") == true, "\(fields)")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files + ["d.py"], in: dir), files + ["d.py"], in: dir, "new module")
+    }
+
+    @Test(arguments: ["off", "unset"])
+    func itIsOffUnlessSwitchedOn(_ setting: String) throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(project)
+        defer { Harness.cleanUp(dir) }
+        let env = setting == "off" ? ["DMYPY_FAST_PATH": "off"] : [:]
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: env).status == 0)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir, env: env), files, in: dir, "first check")
+        let fields = try edit(dir, "leaf.py", "import core\nbad: str = 1\ndef more() -> int:\n    return 'no'\n", env: env)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir, env: env), files, in: dir, "leaf edit")
+        #expect(fields.int("fast_path_taken") == 0, "\(fields)")
+        #expect(fields["fast_path_last"] == "not taken: DMYPY_FAST_PATH is not on", "\(fields)")
+    }
+}
