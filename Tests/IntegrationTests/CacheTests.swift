@@ -247,7 +247,7 @@ import Testing
             return fields["cache_last_write"]?.contains("another daemon is writing") == true
         }, "\(fields)")
         #expect(fields.int("cache_writes") == 0)
-        FileManager.default.createFile(atPath: release, contents: nil)
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
         _ = try Harness.collect(holder, timeout: 30)
         try Harness.write(setup.dir, "pkg/leaf.py", "def ok(n: int) -> int:\n    return n * 2\n")
         #expect(try setup.dmypy(["check", "pkg"]).status == 1)

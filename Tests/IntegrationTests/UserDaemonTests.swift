@@ -131,7 +131,7 @@ import Testing
         #expect(expectedB.status == 1, "\(expectedB)")
 
         // From now on the interpreter is slow; a changed option restarts A's engine through it.
-        FileManager.default.createFile(atPath: markers.appendingPathComponent("slow").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: markers.appendingPathComponent("slow").path, contents: nil)
         try Harness.write(a, "mypy.ini", "[mypy]\ndisallow_untyped_defs = True\n")
         func entries(_ prefix: String) -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: markers.path)) ?? []).filter { $0.hasPrefix(prefix) }
