@@ -89,7 +89,10 @@ extension Workspace {
         }
         log.info("Replaced the aged engine with a fresh one", fields: ["OLD_ENGINE_PID": "\(old.pid)", "ENGINE_PID": "\(engine.pid)",
                                                                      "REASON": standby.reason])
-        if standby.generation != schedule.generation || recorded?.unwatchedWhileChecking.isEmpty != true { preCheck() }
+        // Checked again if files changed meanwhile, if its answer is not backed by watches, or if it
+        // took errors from a cache slot (those modules are then checked for real).
+        if standby.generation != schedule.generation || recorded?.unwatchedWhileChecking.isEmpty != true
+            || outcome.cacheLoad?.pending == true { preCheck() }
     }
 
     func dropStandby(because reason: String) {

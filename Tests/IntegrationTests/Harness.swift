@@ -268,11 +268,20 @@ enum Harness {
     }
 
     static func statusFilePID(_ project: URL, statusFile: String = ".dmypy.json") throws -> Int32 {
-        let data = try Data(contentsOf: project.appendingPathComponent(statusFile))
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let pid = object["pid"] as? Int else {
-            throw HarnessError.noStatusFile
-        }
+        guard let pid = try self.statusFile(project, statusFile)["pid"] as? Int else { throw HarnessError.noStatusFile }
         return Int32(pid)
+    }
+
+    /// The socket a project's daemon listens on, from its status file.
+    static func statusConnectionName(_ project: URL, statusFile: String = ".dmypy.json") throws -> String {
+        guard let name = try self.statusFile(project, statusFile)["connection_name"] as? String else { throw HarnessError.noStatusFile }
+        return name
+    }
+
+    private static func statusFile(_ project: URL, _ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: project.appendingPathComponent(name))
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw HarnessError.noStatusFile }
+        return object
     }
 
     /// Fails the test at once, with a clear reason, when mypy is not installed where we look.

@@ -486,6 +486,8 @@ class Engine:
         user's own does not, and is never taken as unchanged)."""
         import dmypy_engine_cache as slots
 
+        if self.shadows:
+            return False  # an editor buffer stands in for a file: its cached errors are not the buffer's
         recorded = self.manifest.get("sources")
         return isinstance(recorded, dict) and slots.source_digests(manager.graph) == recorded
 
@@ -620,6 +622,8 @@ class Engine:
 
         path = os.path.abspath(str(message["path"]))
         text = message.get("text")
+        # A change no file event reports: the fast path must not take its list of changes as complete.
+        self.fastpath.note_invalidate({"paths": [path], "complete": False})
         previous = self.shadows.pop(path, None)
         if isinstance(text, str):
             if self.shadow_dir is None:
