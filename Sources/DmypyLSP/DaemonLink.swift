@@ -2,22 +2,28 @@ import DmypyClient
 import DmypySystem
 import DmypyWire
 
-/// A subscription to a folder's build, read on the server's loop: the daemon pushes each result.
-final class SubscriptionLink {
-    var onEvent: (SubscriptionEvent) -> Void = { _ in }
-    var onClose: () -> Void = {}
+/// One connection to the daemon read on the server's loop: a request sent, then every frame the
+/// daemon sends delivered as it arrives, until the daemon closes it (or sends a malformed frame).
+final class DaemonStream {
     private let loop: EventLoop
     private let fd: FileDescriptor
     private var registration: EventLoop.Registration?
     private var decoder = FrameDecoder(maximumSize: Int(UInt32.max))
+    /// Each frame; return false to stop reading (the stream is then closed).
+    private let onFrame: (JSONObject) -> Bool
+    private let onClose: () -> Void
 
-    init(loop: EventLoop, subscription: BuildSubscription) throws(SystemError) {
+    init(loop: EventLoop, path: String, request: JSONObject, onFrame: @escaping (JSONObject) -> Bool,
+         onClose: @escaping () -> Void) throws(SystemError) {
         self.loop = loop
-        fd = try UnixSocket.connect(path: subscription.connectionName)
+        self.onFrame = onFrame
+        self.onClose = onClose
+        fd = try UnixSocket.connect(path: path)
         do {
-            try UnixSocket.sendAll(fd, Frame.encode(subscription.request))
+            try UnixSocket.sendAll(fd, Frame.encode(request))
             try fd.setNonBlocking()
-            registration = try loop.register(fd, [.input, .readHangup]) { [weak self] _ in self?.readAvailable() }
+            // The loop's handler keeps the stream alive until it is closed.
+            registration = try loop.register(fd, [.input, .readHangup]) { _ in self.readAvailable() }
         } catch {
             fd.close()
             throw error
@@ -30,19 +36,26 @@ final class SubscriptionLink {
             case .wouldBlock:
                 return
             case .done(let bytes):
-                if bytes.isEmpty {
-                    close()
-                    onClose()
-                    return
-                }
+                guard !bytes.isEmpty else { return finish() }
                 decoder.append(bytes)
-                while registration != nil, let frame = try? decoder.nextObject() {
-                    if let event = SubscriptionEvent(frame) { onEvent(event) }
+                while registration != nil {
+                    let frame: JSONObject?
+                    do { frame = try decoder.nextObject() } catch { return finish() }
+                    guard let frame else { break }
+                    if !onFrame(frame) { return close() }
                 }
             }
         }
     }
 
+    /// The daemon is gone (or broke the protocol): closed, and `onClose` told.
+    private func finish() {
+        guard registration != nil else { return }
+        close()
+        onClose()
+    }
+
+    /// Stops reading and closes the connection, without telling `onClose`.
     func close() {
         guard let registration else { return }
         loop.deregister(registration)
@@ -51,62 +64,39 @@ final class SubscriptionLink {
     }
 }
 
-/// One request to the daemon whose answer arrives on the loop (an overlay, an inspection).
-final class DaemonCall {
-    private let loop: EventLoop
-    private let fd: FileDescriptor
-    private var registration: EventLoop.Registration?
-    private var decoder = FrameDecoder(maximumSize: Int(UInt32.max))
-    private let completion: (JSONObject) -> Void
+/// A subscription to a folder's build: the daemon pushes each result.
+final class SubscriptionLink {
+    var onEvent: (SubscriptionEvent) -> Void = { _ in }
+    var onClose: () -> Void = {}
+    private var stream: DaemonStream?
 
-    private init(loop: EventLoop, fd: FileDescriptor, completion: @escaping (JSONObject) -> Void) {
-        self.loop = loop
-        self.fd = fd
-        self.completion = completion
+    init(loop: EventLoop, subscription: BuildSubscription) throws(SystemError) {
+        stream = try DaemonStream(loop: loop, path: subscription.connectionName, request: subscription.request,
+                                  onFrame: { [weak self] frame in
+                                      if let event = SubscriptionEvent(frame) { self?.onEvent(event) }
+                                      return self != nil
+                                  }, onClose: { [weak self] in self?.onClose() })
     }
 
+    func close() { stream?.close() }
+}
+
+/// One request to the daemon whose answer arrives on the loop (an overlay, an inspection).
+enum DaemonCall {
     /// Sends `request`; `completion` gets the final frame, or `{"error": …}` when the daemon is unreachable.
     static func send(loop: EventLoop, path: String, request: JSONObject, completion: @escaping (JSONObject) -> Void) {
-        let fd: FileDescriptor
+        var answered = false
         do {
-            fd = try UnixSocket.connect(path: path)
-            try UnixSocket.sendAll(fd, Frame.encode(request))
-            try fd.setNonBlocking()
+            _ = try DaemonStream(loop: loop, path: path, request: request, onFrame: { frame in
+                guard frame["final"]?.isTruthy == true else { return true }
+                answered = true
+                completion(frame)
+                return false
+            }, onClose: {
+                if !answered { completion(["error": "the daemon closed the connection"]) }
+            })
         } catch {
             completion(["error": .string("cannot reach the daemon: \(error)")])
-            return
         }
-        let call = DaemonCall(loop: loop, fd: fd, completion: completion)
-        do {
-            // The loop's handler keeps the call alive until it deregisters itself.
-            call.registration = try loop.register(fd, [.input, .readHangup]) { _ in call.readAvailable() }
-        } catch {
-            fd.close()
-            completion(["error": .string("cannot wait for the daemon: \(error)")])
-            return
-        }
-    }
-
-    private func readAvailable() {
-        while registration != nil {
-            switch (try? fd.read()) ?? .done([]) {
-            case .wouldBlock:
-                return
-            case .done(let bytes):
-                if bytes.isEmpty { return end(["error": "the daemon closed the connection"]) }
-                decoder.append(bytes)
-                while registration != nil, let frame = try? decoder.nextObject() {
-                    if frame["final"]?.isTruthy == true { return end(frame) }
-                }
-            }
-        }
-    }
-
-    private func end(_ frame: JSONObject) {
-        guard let registration else { return }
-        loop.deregister(registration)
-        self.registration = nil
-        fd.close()
-        completion(frame)
     }
 }
