@@ -11,6 +11,7 @@ import PackageDescription
 //   DmypyWatch    inotify watcher and the module graph
 //   DmypyDaemon   the single-threaded epoll daemon that ties them together
 //   DmypyLSP      `dmypy lsp`: a language server over stdio, a client of the daemon
+//   DmypyRemoteCache  the remote cache's git lookup, fetch and push (`dmypy cache`), on DmypyObjectStore
 //   dmypy         the one executable: client, and `dmypy daemon`
 let package = Package(
     name: "dmypy-swift",
@@ -32,7 +33,7 @@ let package = Package(
             name: "DmypyEngine",
             dependencies: ["DmypySystem", "DmypyWire"],
             resources: [.embedInCode("Resources/engine_adapter.py"), .embedInCode("Resources/engine_cache.py"),
-                        .embedInCode("Resources/engine_fastpath.py")]
+                        .embedInCode("Resources/engine_fastpath.py"), .embedInCode("Resources/engine_remote.py")]
         ),
         .target(name: "DmypyWatch", dependencies: ["DmypySystem"]),
         .target(
@@ -40,9 +41,11 @@ let package = Package(
             dependencies: ["DmypySystem", "DmypyWire", "DmypyEngine", "DmypyWatch"]
         ),
         .target(name: "DmypyLSP", dependencies: ["DmypyClient", "DmypySystem", "DmypyWire"]),
+        .target(name: "DmypyRemoteCache", dependencies: ["DmypyObjectStore", "DmypyEngine", "DmypySystem", "DmypyWire"]),
         .executableTarget(
             name: "dmypy",
-            dependencies: ["DmypyClient", "DmypyDaemon", "DmypyLSP", "DmypyCLI", "DmypyEngine", "DmypyWire", "DmypySystem"]
+            dependencies: ["DmypyClient", "DmypyDaemon", "DmypyLSP", "DmypyCLI", "DmypyEngine", "DmypyWire", "DmypySystem",
+                           "DmypyRemoteCache", "DmypyObjectStore"]
         ),
         .testTarget(name: "DmypySystemTests", dependencies: ["DmypySystem"]),
         .testTarget(name: "DmypyWireTests", dependencies: ["DmypyWire"]),

@@ -12,6 +12,8 @@ public enum OwnCommand: Equatable, Sendable {
     case watch(json: Bool, clear: Bool, flags: [String])
     /// `dmypy lsp [-- FLAG ...]`: the language server on stdin/stdout.
     case lsp(flags: [String])
+    /// `dmypy cache push|pull|status`: the remote cache (`CacheCommandLine.swift`).
+    case cache(CacheCommand)
 }
 
 /// The outcome of `parseOwnCommand`.
@@ -26,6 +28,7 @@ public let ownCommandNames: [(name: String, help: String)] = [
     ("install-units", "Install the systemd user units (dmypy.socket, dmypy.service) for this binary"),
     ("watch", "Print the diagnostics now and again after every change (dmypy watch -h)"),
     ("lsp", "Language server for editors on stdin/stdout (dmypy lsp -h)"),
+    ("cache", "Share the daemon's cache through object storage: push, pull, status (dmypy cache -h)"),
 ]
 
 /// Parses `arguments` (without the program name) when its first element names one of our own
@@ -34,6 +37,7 @@ public func parseOwnCommand(_ arguments: [String]) -> OwnCommandOutcome? {
     switch arguments.first {
     case "watch": return parseWatchOrLSP(arguments)
     case "lsp": return parseWatchOrLSP(arguments)
+    case "cache": return parseCacheCommand(arguments.dropFirst())
     default: break
     }
     guard arguments.first == "install-units" else { return nil }

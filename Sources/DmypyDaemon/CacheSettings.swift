@@ -1,4 +1,4 @@
-import DmypySystem
+import DmypyEngine
 
 /// How a workspace keeps its cache slot, read from the environment of the `dmypy` that created it
 /// (an environment variable keeps mypy's command line identical).
@@ -18,26 +18,16 @@ struct CacheSettings: Equatable {
     /// Why there is no cache, when `root` is nil.
     var offReason: String?
 
-    static let variable = "DMYPY_CACHE"
+    static let variable = CacheRoot.variable
 
     init(environment: [String: String]) {
-        if let value = environment[Self.variable], ["off", "0", "no", "false"].contains(value.lowercased()) {
-            offReason = "off (\(Self.variable)=\(value))"
+        switch CacheRoot(environment: environment) {
+        case .off(let reason):
+            offReason = reason
             return
+        case .at(let path):
+            root = path
         }
-        let base: String?
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
-            base = xdg
-        } else if let home = environment["HOME"], home.hasPrefix("/") {
-            base = home + "/.cache"
-        } else {
-            base = nil
-        }
-        guard let base else {
-            offReason = "off (neither XDG_CACHE_HOME nor HOME is set)"
-            return
-        }
-        root = base + "/dmypy-swift"
         if let value = environment["DMYPY_CACHE_IDLE_SECONDS"].flatMap(Double.init), value >= 0 { idleSeconds = value }
         if let value = environment["DMYPY_CACHE_LOAD_TIMEOUT"].flatMap(Double.init), value > 0 { loadTimeout = value }
         if let value = environment["DMYPY_CACHE_MAX_MB"].flatMap(Int.init), value > 0 { maximumBytes = value << 20 }

@@ -41,7 +41,8 @@ extension Workspace {
         defer { cache.refuseNextLoad = nil }
         if let why = cache.refuseNextLoad { return CacheRequest(root: root, load: false, why: why) }
         armLoadWatchdog()
-        return CacheRequest(root: root)
+        let remote = FileSystem.readLink("/proc/self/exe").map { RemoteCacheRequest(fetcher: [$0, "cache", "fetch"]) }
+        return CacheRequest(root: root, remote: remote)
     }
 
     /// A load that has not answered within the limit is given up: it may hang (python/mypy#10735).
@@ -75,6 +76,14 @@ extension Workspace {
         cache.load = nil
         cache.loading = slot?.warm == true
         if !cache.loading { disarmLoadWatchdog() }
+        if let pull = slot?.remote, pull.location != nil {
+            let fields = ["SLOT": slot?.path ?? "", "REMOTE": pull.location ?? "", "COMMIT": pull.commit ?? "", "SECONDS": "\(pull.seconds ?? 0)"]
+            if pull.installed {
+                log.info("Cache slot pulled from the remote cache: \(pull.reason ?? "")", fields: fields)
+            } else {
+                log.warning("Remote cache not used: \(pull.reason ?? "unknown reason")", fields: fields)
+            }
+        }
         if let slot, !slot.warm, let reason = slot.reason {
             log.info("Cache slot not loaded: \(reason)", fields: ["SLOT": slot.path ?? ""])
         }
@@ -191,6 +200,12 @@ extension Workspace {
         fields["cache_last_write"] = cache.lastWrite.map { .string($0) } ?? .null
         fields["cache_writer_pid"] = cache.writer.map { .int(Int($0.pid)) } ?? .null
         fields["cache_writer_cpu_seconds"] = .double(cache.writerCPUSeconds)
+        if let pull = cache.slot?.remote, pull.location != nil {
+            fields["cache_remote"] = .string(pull.location ?? "")
+            fields["cache_remote_pulled"] = .bool(pull.installed)
+            fields["cache_remote_reason"] = pull.reason.map { .string($0) } ?? .null
+            fields["cache_remote_commit"] = pull.commit.map { .string($0) } ?? .null
+        }
         return fields
     }
 

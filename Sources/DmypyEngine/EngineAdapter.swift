@@ -20,6 +20,7 @@ public enum EngineAdapter {
         let path = "\(directory)/dmypy_engine_adapter.py"
         try FileSystem.writeAtomically("\(directory)/\(cacheModuleFile)", cacheSource, mode: 0o600)
         try FileSystem.writeAtomically("\(directory)/\(fastPathModuleFile)", PackageResources.engine_fastpath_py, mode: 0o600)
+        try FileSystem.writeAtomically("\(directory)/\(remoteModuleFile)", PackageResources.engine_remote_py, mode: 0o600)
         try FileSystem.writeAtomically(path, source, mode: 0o600)
         return path
     }
@@ -29,4 +30,8 @@ public enum EngineAdapter {
 
     /// The fast-path module (`engine_fastpath.py`), imported by the adapter.
     public static let fastPathModuleFile = "dmypy_engine_fastpath.py"
+
+    /// The remote-cache module (`engine_remote.py`): imported by the adapter at a start without a
+    /// local slot, and run on its own by `dmypy cache push/pull/status`.
+    public static let remoteModuleFile = "dmypy_engine_remote.py"
 }

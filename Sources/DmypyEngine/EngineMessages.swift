@@ -29,7 +29,10 @@ public enum EngineRequest: Equatable, Sendable {
         case .start(let flags, let allowSources, let stdoutTTY, let stderrTTY, let cache):
             var message: JSONObject = ["op": "start", "flags": .array(flags.map { .string($0) }), "allow_sources": .bool(allowSources),
                                        "stdout_tty": .bool(stdoutTTY), "stderr_tty": .bool(stderrTTY)]
-            message["cache"] = cache.map { .object(["root": .string($0.root), "load": .bool($0.load), "why": $0.why.map { .string($0) } ?? .null]) } ?? .null
+            message["cache"] = cache.map { request in
+                .object(["root": .string(request.root), "load": .bool(request.load), "why": request.why.map { .string($0) } ?? .null,
+                         "remote": request.remote.map { .object(["fetcher": .array($0.fetcher.map { .string($0) })]) } ?? .null])
+            } ?? .null
             return message
         case .run(let id, let command, let data):
             return ["op": "request", "id": .int(id), "command": .string(command), "data": .object(data)]
@@ -51,11 +54,25 @@ public struct CacheRequest: Equatable, Sendable {
     public var load: Bool
     /// Why it may not load, for the log and `status -v`.
     public var why: String?
+    /// Where a start without a local slot may pull one from (`engine_remote.py`), when set.
+    public var remote: RemoteCacheRequest?
 
-    public init(root: String, load: Bool = true, why: String? = nil) {
+    public init(root: String, load: Bool = true, why: String? = nil, remote: RemoteCacheRequest? = nil) {
         self.root = root
         self.load = load
         self.why = why
+        self.remote = remote
+    }
+}
+
+/// How the engine reaches the remote cache: the location is its own to find (`DMYPY_REMOTE_CACHE`
+/// or pyproject.toml), the network is this binary's (`dmypy cache fetch`).
+public struct RemoteCacheRequest: Equatable, Sendable {
+    /// The command line that fetches an archive (this binary's `cache fetch`).
+    public var fetcher: [String]
+
+    public init(fetcher: [String]) {
+        self.fetcher = fetcher
     }
 }
 
@@ -133,6 +150,30 @@ public struct EngineStart: Equatable, Sendable {
         public var bytes: Int?
         /// What the build the slot holds looked at: watched before the load looks at it again.
         public var evidence: RequestOutcome.Evidence?
+        /// What a pull from the remote cache did, when one was tried (there was no local slot).
+        public var remote: RemotePull?
+    }
+
+    /// The engine's report on a pull from the remote cache (`engine_remote.pull`).
+    public struct RemotePull: Equatable, Sendable {
+        public var installed: Bool
+        public var reason: String?
+        /// `s3://bucket/prefix` or `file:///path`; nil: no remote cache is configured.
+        public var location: String?
+        /// The commit whose cache was pulled (or the merge-base it was looked up from).
+        public var commit: String?
+        /// First-parent commits between the merge-base and the pulled one.
+        public var distance: Int?
+        public var seconds: Double?
+
+        init(_ fields: JSONObject) {
+            installed = fields["installed"]?.boolValue ?? false
+            reason = fields["reason"]?.stringValue
+            location = fields["location"]?.stringValue
+            commit = fields["commit"]?.stringValue
+            distance = fields["distance"]?.intValue
+            seconds = fields["seconds"]?.doubleValue
+        }
     }
 
     public init(ok: Bool, out: String = "", err: String = "", status: Int = 0, metadata: JSONObject = [:],
@@ -154,7 +195,8 @@ public struct EngineStart: Equatable, Sendable {
                       writtenAt: fields["written_at"]?.doubleValue, bytes: fields["bytes"]?.intValue,
                       evidence: fields["evidence"]?.objectValue.map {
                           RequestOutcome.Evidence(files: $0["files"]?.strings ?? [], directories: $0["directories"]?.strings ?? [])
-                      })
+                      },
+                      remote: fields["remote"]?.objectValue.map(RemotePull.init))
         }
         self.init(ok: message["ok"]?.boolValue ?? false,
                   out: message["out"]?.stringValue ?? "",

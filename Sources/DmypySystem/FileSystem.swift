@@ -38,6 +38,16 @@ public enum FileSystem {
     @discardableResult
     public static func removeDirectory(_ path: String) -> Bool { rmdir(path) == 0 }
 
+    /// Removes a directory and everything under it; symbolic links are removed, never followed.
+    /// Best effort: what cannot be removed stays.
+    public static func removeTree(_ path: String) {
+        for entry in DirectoryListing.entries(path) ?? [] {
+            let child = "\(path)/\(entry.name)"
+            if entry.kind == .directory { removeTree(child) } else { remove(child) }
+        }
+        removeDirectory(path)
+    }
+
     /// A new private (0700) directory from a template ending in XXXXXX. `mkdtemp(3)`
     public static func makeTemporaryDirectory(prefix: String) throws(SystemError) -> String {
         let base = temporaryDirectory()

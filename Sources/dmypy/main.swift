@@ -29,6 +29,8 @@ case .run(.watch(let json, let clear, let flags)):
     }
 case .run(.lsp(let flags)):
     exit(LanguageServer.run(context: context, flags: flags))
+case .run(.cache(let command)):
+    exit(CacheCommands.run(command, context: context))
 case .exit(let code, let stdout, let stderr):
     write(.standardOutput, stdout)
     write(.standardError, stderr)

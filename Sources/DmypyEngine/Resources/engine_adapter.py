@@ -12,7 +12,8 @@ and `sys.stderr` are frames tagged with the request id, exactly as mypy's `Write
 
 Messages from the daemon:
   {"op": "start", "flags": [...], "allow_sources": bool, "stdout_tty": bool, "stderr_tty": bool,
-   "cache": {"root": str, "load": bool} | null}          (our cache slots: `dmypy_engine_cache`)
+   "cache": {"root": str, "load": bool, "remote": {"fetcher": [str]} | null} | null}
+                                         (our cache slots: `dmypy_engine_cache`, `dmypy_engine_remote`)
   {"op": "request", "id": int, "command": str, "data": {...}}
   {"op": "invalidate", "paths": [str], "all": bool, "complete": bool}          (no reply)
   {"op": "options_changed"}         (a config file was written: are mypy's options different now?)
@@ -300,13 +301,26 @@ class Engine:
             return {"warm": True, "slot": None, "reason": "--use-fine-grained-cache: the project's own cache"}
         if not isinstance(request, dict) or not request.get("root"):
             return None
-        key, _ = slots.slot_key(self.server.options_snapshot, slots.plugins_snapshot(options), os.getcwd())
+        plugins = slots.plugins_snapshot(options)
+        key, _ = slots.slot_key(self.server.options_snapshot, plugins, os.getcwd())
         slot = slots.slot_dir(str(request["root"]), os.getcwd(), key)
         report: dict[str, Any] = {"slot": slot, "key": key, "warm": False}
         if not request.get("load", True):
             slots.discard(slot, "the daemon gave up loading it")
             report["reason"] = str(request.get("why") or "loading it was given up; it is written again")
             return report
+        if isinstance(request.get("remote"), dict) and not os.path.lexists(os.path.join(slot, "current")):
+            # No local slot yet: the remote cache of the nearest cached commit becomes it.
+            import dmypy_engine_remote as remote
+
+            portable, _ = remote.portable_key(self.server.options_snapshot, plugins, os.getcwd())
+            found = {"key": key, "slot": slot, "portable_key": portable}
+            pulled = remote.pull(found, str(request["root"]), request["remote"], dict(os.environ))
+            report["remote"] = pulled
+            if pulled.get("location"):
+                report["reason"] = pulled.get("reason")
+                if not pulled.get("installed"):
+                    return report
         try:
             cache_dir, manifest = slots.verified(slot, key)
         except slots.SlotProblem as e:
