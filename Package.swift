@@ -11,12 +11,18 @@ import PackageDescription
 //   DmypyWatch    inotify watcher and the module graph
 //   DmypyDaemon   the single-threaded epoll daemon that ties them together
 //   DmypyLSP      `dmypy lsp`: a language server over stdio, a client of the daemon
+//   DmypyObjectStore  the remote cache's storage: S3 (SigV4, AsyncHTTPClient) and file:// stores
 //   DmypyRemoteCache  the remote cache's git lookup, fetch and push (`dmypy cache`), on DmypyObjectStore
 //   dmypy         the one executable: client, and `dmypy daemon`
 let package = Package(
     name: "dmypy-swift",
     products: [
         .executable(name: "dmypy", targets: ["dmypy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -41,6 +47,17 @@ let package = Package(
             dependencies: ["DmypySystem", "DmypyWire", "DmypyEngine", "DmypyWatch"]
         ),
         .target(name: "DmypyLSP", dependencies: ["DmypyClient", "DmypySystem", "DmypyWire"]),
+        .target(
+            name: "DmypyObjectStore",
+            dependencies: [
+                "DmypySystem",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(name: "DmypyRemoteCache", dependencies: ["DmypyObjectStore", "DmypyEngine", "DmypySystem", "DmypyWire"]),
         .executableTarget(
             name: "dmypy",
@@ -52,9 +69,10 @@ let package = Package(
         .testTarget(name: "DmypyCLITests", dependencies: ["DmypyCLI"], exclude: ["argparse_oracle.py"]),
         .testTarget(name: "DmypyWatchTests", dependencies: ["DmypyWatch", "DmypySystem"]),
         .testTarget(name: "DmypyDaemonTests", dependencies: ["DmypyDaemon"]),
+        .testTarget(name: "DmypyObjectStoreTests", dependencies: ["DmypyObjectStore"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["DmypyWire", "DmypySystem", "dmypy"],
+            dependencies: ["DmypyWire", "DmypySystem", "DmypyObjectStore", "dmypy"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]
