@@ -5,6 +5,8 @@ extension Client {
     /// nil when no daemon answers within a moment. For `dmypy cache status`.
     public func daemonCacheFields() -> JSONObject? {
         guard let response = try? request("status", timeout: 3), response["error"] == nil else { return nil }
-        return response.filter { $0.key.hasPrefix("cache") }
+        var fields = JSONObject()
+        for (key, value) in response where key.hasPrefix("cache") { fields[key] = value }
+        return fields
     }
 }
