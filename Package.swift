@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "DmypyCLITests", dependencies: ["DmypyCLI"], exclude: ["argparse_oracle.py"]),
         .testTarget(name: "DmypyWatchTests", dependencies: ["DmypyWatch", "DmypySystem"]),
         .testTarget(name: "DmypyDaemonTests", dependencies: ["DmypyDaemon"]),
-        .testTarget(name: "DmypyObjectStoreTests", dependencies: ["DmypyObjectStore"]),
+        .testTarget(name: "DmypyObjectStoreTests", dependencies: ["DmypyObjectStore"], exclude: ["fetch-sigv4-suite"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["DmypyWire", "DmypySystem", "DmypyObjectStore", "dmypy"],
