@@ -106,11 +106,11 @@ import Testing
     /// CI pushes at commit 1; commit 2 edits a module; a fresh clone at commit 2 (a new path, new
     /// mtimes, one commit ahead of the cache) starts warm from commit 1's cache, right.
     @Test(arguments: ["s3", "file"])
-    func pushThenPullOnAFreshCloneOneCommitAhead(_ kind: String) throws {
+    func pushThenPullOnAFreshCloneOneCommitAhead(_ kind: String) async throws {
         try Harness.requireMypy()
         let repositories = try Repositories()
         defer { repositories.cleanUp() }
-        let store = try RemoteStoreUnderTest(kind, in: repositories.base)
+        let store = try await RemoteStoreUnderTest(kind, in: repositories.base)
         defer { store.stop() }
         let ci = Machine(dir: repositories.ci, cacheRoot: repositories.base.appendingPathComponent("ci-cache"))
 
@@ -145,11 +145,11 @@ import Testing
 
     /// `dmypy cache pull` ahead of time (a post-checkout hook): the next start is warm without
     /// reaching the store at all.
-    @Test func pullAheadOfTime() throws {
+    @Test func pullAheadOfTime() async throws {
         try Harness.requireMypy()
         let repositories = try Repositories()
         defer { repositories.cleanUp() }
-        let store = try RemoteStoreUnderTest("file", in: repositories.base)
+        let store = try await RemoteStoreUnderTest("file", in: repositories.base)
         let ci = Machine(dir: repositories.ci, cacheRoot: repositories.base.appendingPathComponent("ci-cache"))
         #expect(try Harness.dmypy(.ours, ["cache", "push", "--"] + Self.flags, in: ci.dir, env: ci.env(store.env)).status == 0)
 
@@ -177,11 +177,11 @@ extension RemoteCacheTests {
 
     /// A cold build with a fresh mypy run's answer, nothing on stderr, and the reason in `status -v`.
     @Test(arguments: Failure.allCases)
-    func everyFailureIsAColdBuildWithTheRightAnswer(_ failure: Failure) throws {
+    func everyFailureIsAColdBuildWithTheRightAnswer(_ failure: Failure) async throws {
         try Harness.requireMypy()
         let repositories = try Repositories()
         defer { repositories.cleanUp() }
-        let store = try RemoteStoreUnderTest(failure.needsServer ? "s3" : "file", in: repositories.base)
+        let store = try await RemoteStoreUnderTest(failure.needsServer ? "s3" : "file", in: repositories.base)
         defer { store.stop() }
         let ci = Machine(dir: repositories.ci, cacheRoot: repositories.base.appendingPathComponent("ci-cache"))
         if failure != .nothingPushed {
@@ -262,11 +262,11 @@ extension RemoteCacheTests {
     }
 
     /// A detached HEAD (a CI checkout, a bisect) still looks up from its own commit.
-    @Test func detachedHeadStartsWarm() throws {
+    @Test func detachedHeadStartsWarm() async throws {
         try Harness.requireMypy()
         let repositories = try Repositories()
         defer { repositories.cleanUp() }
-        let store = try RemoteStoreUnderTest("file", in: repositories.base)
+        let store = try await RemoteStoreUnderTest("file", in: repositories.base)
         let ci = Machine(dir: repositories.ci, cacheRoot: repositories.base.appendingPathComponent("ci-cache"))
         #expect(try Harness.dmypy(.ours, ["cache", "push", "--"] + Self.flags, in: ci.dir, env: ci.env(store.env)).status == 0)
         let clone = try repositories.freshClone()
@@ -278,11 +278,11 @@ extension RemoteCacheTests {
 
     /// A push and a pull at once: the pull sees either no cache (cold) or the whole of it (warm),
     /// never half of one; both answers are right.
-    @Test func concurrentPushAndPull() throws {
+    @Test func concurrentPushAndPull() async throws {
         try Harness.requireMypy()
         let repositories = try Repositories()
         defer { repositories.cleanUp() }
-        let store = try RemoteStoreUnderTest("s3", in: repositories.base)
+        let store = try await RemoteStoreUnderTest("s3", in: repositories.base)
         defer { store.stop() }
         let ci = Machine(dir: repositories.ci, cacheRoot: repositories.base.appendingPathComponent("ci-cache"))
         let pushing = try Harness.spawnDmypy(.ours, ["cache", "push", "--"] + Self.flags, in: ci.dir, env: ci.env(store.env))
@@ -307,9 +307,9 @@ struct RemoteStoreUnderTest {
     let env: [String: String]
     let server: SeaweedFS?
 
-    init(_ kind: String, in base: URL) throws {
+    init(_ kind: String, in base: URL) async throws {
         if kind == "s3" {
-            let server = try SeaweedFS.start()
+            let server = try await SeaweedFS.start()
             self.server = server
             directory = nil
             env = server.environment.merging(["DMYPY_REMOTE_CACHE": "s3://\(server.bucket)/team/cache"]) { $1 }
