@@ -5,6 +5,10 @@ import Glibc
 /// mypy's `check_output` and `show_stats`: printing a check's answer and exiting with its status.
 enum CheckOutput {
     static func handle(_ response: JSONObject, verbose: Bool, junitXML: String?, perfStatsFile: String?) throws(ClientExit) {
+        var response = response
+        if let note = response.removeValue(forKey: "dmypy_swift_note")?.stringValue, FileDescriptor.standardError.isTerminal {
+            Console.err(note + "\n")   // ours, not mypy's: on a terminal only (editors read a pipe)
+        }
         if let error = response["error"] { throw Console.fail(PythonRepr.str(error)) }
         guard let out = response["out"], let err = response["err"], let status = response["status"] else {
             throw Console.fail("Response: \(PythonRepr.repr(.object(response)))")

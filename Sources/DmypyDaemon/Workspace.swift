@@ -156,6 +156,11 @@ final class Workspace {
     func answer(_ job: EngineJob, _ response: JSONObject) {
         let waiters = job.waiters
         job.waiters.removeAll()
+        var response = response
+        if let note = cache.startNote, ["run", "check", "recheck"].contains(job.command), !waiters.isEmpty {
+            cache.startNote = nil
+            response[CacheState.noteField] = .string(note)   // our client prints it on a terminal only
+        }
         for waiter in waiters { waiter.jobFinished(response) }
     }
 

@@ -25,6 +25,10 @@ struct CacheState {
     var refreshTimer: LoopTimer?
     /// CPU seconds the writers of this workspace spent.
     var writerCPUSeconds = 0.0
+    /// One line for the next answer's client, when this start could not use the remote cache.
+    var startNote: String?
+    /// The response field that carries it (not mypy's; our client shows it on a terminal only).
+    static let noteField = "dmypy_swift_note"
 
     init(settings: CacheSettings) {
         self.settings = settings
@@ -82,6 +86,9 @@ extension Workspace {
                 log.info("Cache slot pulled from the remote cache: \(pull.reason ?? "")", fields: fields)
             } else {
                 log.warning("Remote cache not used: \(pull.reason ?? "unknown reason")", fields: fields)
+                var reason = Substring(pull.reason ?? "no reason given")
+                if reason.hasPrefix("remote cache: ") { reason = reason.dropFirst("remote cache: ".count) }
+                cache.startNote = "dmypy: remote cache not used (\(reason)); building from scratch"
             }
         }
         if let slot, !slot.warm, let reason = slot.reason {

@@ -21,7 +21,8 @@ public enum RemoteCacheProblem: Error, Equatable, Sendable, CustomStringConverti
         case .badManifest(let why): return "its manifest is not usable: \(why)"
         case .otherKey: return "its manifest is for other options or another mypy or Python version"
         case .noCache(let base, let count):
-            return "no cache for commit \(base.prefix(12)) or its \(count - 1) first-parent ancestors"
+            let ancestors = count <= 1 ? "" : " or its \(count - 1) first-parent ancestor\(count == 2 ? "" : "s")"
+            return "no cache for these options and versions at commit \(base.prefix(12))\(ancestors)"
         case .sizeMismatch(let expected, let got): return "the archive has \(got) bytes, not the \(expected) its manifest says (truncated or changed)"
         case .engine(let why): return why
         }
