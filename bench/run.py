@@ -41,6 +41,7 @@ SCENARIOS = (
     "cold",
     "warm-restart",
     "restart-after-edits",
+    "remote-clone",
     "nochange",
     "status",
     "edit-leaf",
@@ -54,6 +55,7 @@ SCENARIO_TITLES = {
     "cold": "cold `run` (no daemon, no cache)",
     "warm-restart": "warm restart: `stop`, `run`",
     "restart-after-edits": "restart after edits: `stop`, edit leaf + core, `run`",
+    "remote-clone": "fresh clone one commit ahead of CI's cache: first `run`",
     "nochange": "no-change `check`",
     "status": "`status`",
     "edit-leaf": "edit leaf, `check` at once",
@@ -75,7 +77,7 @@ MYPY = "mypy"
 OURS = "ours"
 FGC = "mypy-fgc"
 FRESH = "fresh mypy"
-RESTART_SCENARIOS = ("warm-restart", "restart-after-edits")
+RESTART_SCENARIOS = ("warm-restart", "restart-after-edits", "remote-clone")
 # Lines a dmypy client prints itself before mypy's output (mypy/dmypy/client.py).
 CLIENT_LINES = ("Daemon started", "Daemon stopped", "Restarting: ")
 
@@ -666,7 +668,10 @@ class Bench:
             if scenario in RESTART_SCENARIOS:
                 mypy_impl = next(impl for impl in self.impls if impl.name == MYPY)
                 daemons[FGC] = self.copy_for(scenario, mypy_impl, name=FGC, run_flags=["--use-fine-grained-cache"])
-                self.restart(scenario, daemons, scenario == "restart-after-edits", index)
+                if scenario == "remote-clone":
+                    self.remote_clone(scenario, daemons)
+                else:
+                    self.restart(scenario, daemons, scenario == "restart-after-edits", index)
                 return
             first = self.impls if index % 2 == 0 else list(reversed(self.impls))
             for impl in first:
@@ -763,6 +768,84 @@ class Bench:
                     self.check_fresh(scenario, d, step)
                     self.check_fresh(scenario, d, follow)
                 self.stop(scenario, d, rep)
+
+    def remote_clone(self, scenario: str, daemons: dict[str, Daemon]) -> None:
+        """A team's remote cache (issue 13). CI, at commit 1 of a git repository of the project:
+        ours `dmypy cache push` into a file:// store; mypy's documented workflow, a `mypy
+        --cache-fine-grained` batch run whose `.mypy_cache` is archived (tar.gz) into the store.
+        Commit 2 edits the probe leaf. Each rep, each implementation gets a fresh clone of commit 2
+        (a new path, new mtimes) and its first `run` is timed: ours with DMYPY_REMOTE_CACHE (it
+        looks up, downloads, verifies, installs and loads by itself, from an empty
+        XDG_CACHE_HOME); mypy's workflow copies the archive from the store and unpacks it (timed,
+        part of its step), then `run -- --use-fine-grained-cache`; mypy's cold `run` has no cache."""
+        ours, mypy, fgc = daemons[OURS], daemons[MYPY], daemons[FGC]
+        base = self.workdir / scenario / "git"
+        origin, ci, store = base / "origin.git", daemons[MYPY].root, base / "store"
+        store.mkdir(parents=True)
+        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "init.defaultBranch=main"]
+
+        def sh(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=self.args.timeout)
+            if done.returncode != 0:
+                raise RuntimeError(f"{shlex.join(cmd)} failed ({done.returncode}): {done.stdout}{done.stderr}")
+            return done
+
+        sh([*git, "init", "-q", "--bare", "-b", "main", str(origin)], base)
+        sh([*git, "init", "-q", "-b", "main"], ci)
+        (ci / ".gitignore").write_text(".mypy_cache/\n.dmypy.json\n")
+        sh([*git, "add", "-A"], ci)
+        sh([*git, "commit", "-q", "-m", "generated"], ci)
+        sh([*git, "remote", "add", "origin", str(origin)], ci)
+        sh([*git, "push", "-q", "origin", "main"], ci)
+        remote_env = {"DMYPY_REMOTE_CACHE": f"file://{store}"}
+        t0 = time.perf_counter()
+        pushed = sh([str(ours.impl.dmypy), "cache", "push", "--", *self.flags, TARGET], ci, {**ours.env, **remote_env})
+        push_ms = (time.perf_counter() - t0) * 1000
+        shutil.rmtree(ci / ".mypy_cache", ignore_errors=True)
+        self.batch_ms[scenario] = self.run_batch(scenario, Daemon(mypy.impl, ci, self.flags, self.args.timeout, name=FGC)).ms
+        archive = store / "mypy-cache.tar.gz"
+        sh(["tar", "-czf", str(archive), ".mypy_cache"], ci)
+        self.cache_stats(scenario).note(
+            f"CI, once: ours `dmypy cache push` took {push_ms:.0f} ms ({pushed.stdout.strip()}); mypy's batch run "
+            f"{self.batch_ms[scenario]:.0f} ms, its `.mypy_cache` archive {archive.stat().st_size / 2**20:.1f} MiB"
+        )
+        write_leaf(ci, self.proj.leaf_rel, 1, True)
+        sh([*git, "commit", "-q", "-am", "edit the probe leaf"], ci)
+        sh([*git, "push", "-q", "origin", "main"], ci)
+        stats = self.cache_stats(scenario)
+        for rep in range(self.repeat):
+            for d in [mypy, fgc, ours] if rep % 2 == 0 else [ours, fgc, mypy]:
+                clone = base / f"clone-{rep}-{d.name}"
+                sh([*git, "clone", "-q", str(origin), str(clone)], base)
+                d.root, d.status_file = clone, clone / STATUS_FILE
+                if d is ours:
+                    self.fresh_cache_home(d)
+                    d.env.update(remote_env)
+                started = time.perf_counter()
+                if d is fgc:
+                    shutil.copy(archive, clone / "downloaded.tar.gz")
+                    sh(["tar", "-xzf", "downloaded.tar.gz"], clone)
+                unpack_ms = (time.perf_counter() - started) * 1000
+                step = d.run("run after restart", rep, True)
+                step.ms += unpack_ms
+                if d is ours:
+                    fields = self.cache_status(d)
+                    warm = {"True": True, "False": False}.get(fields.get("cache_warm_start", ""))
+                    stats.warm_starts.append(warm)
+                    stats.reasons.append(fields.get("cache_remote_reason", "") + "; " + fields.get("cache_reason", ""))
+                    load = stat_float(fields, "cache_load_seconds")
+                    if load is not None:
+                        stats.load_seconds.append(load)
+                    step.note = f"cache_warm_start {warm}, {fields.get('cache_remote_reason', '')}"
+                elif d is fgc:
+                    step.note = f"archive copied and unpacked in {unpack_ms:.0f} ms (included)"
+                self.record(scenario, d, step)
+                self.record(scenario, d, d.check("check after restart", rep, False))
+                if d is not mypy:
+                    self.check_fresh(scenario, d, step)
+                self.stop(scenario, d, rep)
+                if not self.args.keep:
+                    shutil.rmtree(clone, ignore_errors=True)
 
     def sees_edits(self, stdout: str) -> bool:
         leaf = self.proj.leaf_rel
@@ -940,6 +1023,7 @@ TARGETS: dict[str, dict[str, tuple[float, str]]] = {
         "cold": (0.10, "ours/mypy ≤ 0.10"),
         "fgc": (0.999, "ours/mypy < 1 (faster)"),
     },
+    "remote-clone": {"cold": (0.15, "ours/mypy ≤ 0.15")},
 }
 
 
