@@ -169,7 +169,7 @@ extension RemoteCacheTests {
     /// Each way a remote cache can fail, set up on a pushed store, with what the reason says.
     enum Failure: String, CaseIterable, CustomTestStringConvertible {
         case wrongCredentials, missingBucket, storeDown, nothingPushed, truncatedArchive, tamperedArchive,
-             memberOutsideTheSlot, otherOptions, otherMypyVersion, notAGitRepository
+             memberOutsideTheSlot, unpacksTooLarge, otherOptions, otherMypyVersion, notAGitRepository
 
         var testDescription: String { rawValue }
         var needsServer: Bool { [.wrongCredentials, .missingBucket, .storeDown].contains(self) }
@@ -235,6 +235,9 @@ extension RemoteCacheTests {
                                        in: repositories.base, env: Harness.environment(), timeout: 60)
             #expect(done.status == 0, "\(done)")
             expected = "outside the slot"
+        case .unpacksTooLarge:
+            env["DMYPY_CACHE_MAX_MB"] = "1"   // the cache unpacks to a few MiB: over the user's budget
+            expected = "unpacks to more than 1 MiB"
         case .otherMypyVersion:
             let manifest = try store.onlyFile(suffix: "manifest.json")
             var json = try JSONSerialization.jsonObject(with: Data(contentsOf: manifest)) as! [String: Any]

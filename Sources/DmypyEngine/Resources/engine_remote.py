@@ -189,12 +189,26 @@ def _normalized(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
 # Install: a downloaded archive into the local slot.
 
 
+def _slot_budget() -> int:
+    """The most a slot may unpack to: the user's whole cache budget (`DMYPY_CACHE_MAX_MB`)."""
+    try:
+        megabytes = int(os.environ.get("DMYPY_CACHE_MAX_MB") or 0)
+    except ValueError:
+        megabytes = 0
+    return megabytes << 20 if megabytes > 0 else slots.DEFAULT_MAX_TOTAL_BYTES
+
+
 def _members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    """Every member, refused unless it is a regular file or a directory inside the archive."""
+    """Every member, refused unless it is a regular file or a directory inside the archive, and
+    all of them together within the slot budget (a small archive can unpack to a huge one)."""
     members = []
+    budget, total = _slot_budget(), 0
     for number, info in enumerate(tar):
         if number >= MAX_ARCHIVE_MEMBERS:
             raise RemoteProblem("the archive has too many members")
+        total += info.size
+        if total > budget:
+            raise RemoteProblem(f"the archive unpacks to more than {budget >> 20} MiB (DMYPY_CACHE_MAX_MB)")
         name = info.name
         parts = name.split("/")
         if name.startswith("/") or ".." in parts or "\\" in name or "\0" in name:
@@ -293,7 +307,7 @@ def install(archive: str, remote_manifest: dict[str, Any], found: dict[str, Any]
         except slots.SlotProblem as e:
             slots.discard(slot, str(e))
             raise RemoteProblem(f"the unpacked cache does not verify: {e}") from None
-        slots.evict(root, directory, slot, generation, slots.DEFAULT_MAX_TOTAL_BYTES)
+        slots.evict(root, directory, slot, generation, _slot_budget())
         return {"installed": True, "slot": slot, "modules": manifest.get("modules"), "commit": remote_manifest.get("commit")}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
