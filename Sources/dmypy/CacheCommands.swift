@@ -188,7 +188,8 @@ enum CacheCommands {
     static var fetcher: [String] { [FileSystem.readLink("/proc/self/exe") ?? CommandLine.arguments[0], "cache", "fetch"] }
 
     static func megabytes(_ bytes: Int) -> String {
-        bytes >= 1 << 20 ? "\((bytes * 10 >> 20) / 10).\((bytes * 10 >> 20) % 10) MiB" : "\(bytes >> 10) KiB"
+        let tenths = (bytes * 10) >> 20   // Swift's `>>` binds tighter than `*`
+        return bytes >= 1 << 20 ? "\(tenths / 10).\(tenths % 10) MiB" : "\(bytes >> 10) KiB"
     }
 }
 
