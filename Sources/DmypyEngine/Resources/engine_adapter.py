@@ -599,13 +599,9 @@ class Engine:
         if message.get("all"):
             targets = list(recorded)
         else:
-            # mypy keys a file by the path it found it under: absolute, or relative to the project
-            # (our working directory). A name mypy has no record of needs nothing: a new file is
-            # reported as changed anyway, and its scan only looks at the names it watches.
-            targets = []
-            for path in message.get("paths", []):
-                absolute = os.path.abspath(str(path))
-                targets += [absolute, os.path.relpath(absolute)]
+            # A name mypy has no record of needs nothing: a new file is reported as changed
+            # anyway, and its scan only looks at the names it watches.
+            targets = recorded_names(recorded, message.get("paths", []))
         for path in targets:
             if (old := recorded.get(path)) is not None:
                 watcher.set_file_data(path, FileData(-1.0, old[1], old[2]))
@@ -650,9 +646,9 @@ class Engine:
         manager.manager.shadow_equivalence_map = {}
         watcher = self.server.fswatcher
         recorded = watcher.dump_file_data()
-        for key in (path, os.path.relpath(path)):
-            if (old := recorded.get(key)) is not None:
-                watcher.set_file_data(key, FileData(-1.0, old[1], ""))
+        for key in recorded_names(recorded, [path]):
+            old = recorded[key]
+            watcher.set_file_data(key, FileData(-1.0, old[1], ""))
 
     def close(self) -> None:
         if self.shadow_dir is not None:
@@ -712,6 +708,18 @@ class Engine:
                 self.overlay(message)
             else:
                 self.channel.send({"op": "error", "error": f"unexpected message {op!r}"})
+
+
+def recorded_names(recorded: dict[str, Any], paths: Iterable[object]) -> list[str]:
+    """The names under which mypy's watcher records these files.
+
+    mypy keys a file by the path it found it under: absolute, or relative to the project (our
+    working directory) as the targets spelled it, `pkg/m.py` or `./m.py` for a target `.`.
+    """
+    wanted = {os.path.abspath(str(path)) for path in paths}
+    if not wanted:
+        return []
+    return [name for name in recorded if os.path.abspath(name) in wanted]
 
 
 def config_files(options: Any) -> list[str]:
