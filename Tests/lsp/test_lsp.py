@@ -97,6 +97,40 @@ async def test_hover_and_definition_answer(projects):
         await client.shutdown_session()
 
 
+async def test_hover_follows_an_edit_on_disk_also_on_a_daemon_built_before_the_editor_came(projects):
+    # The daemon's first build is a terminal's `dmypy run` (no --export-types): the editor's
+    # hover still answers, and after an edit of b.py that nobody tells the server about, it
+    # gives the new type (mypy's export stays on after the editor asked for it, and a module
+    # checked before that is reloaded by mypy's inspection when first hovered).
+    project = projects("p", {"a.py": A, "b.py": B})
+    a = project / "a.py"
+    # The flags the server's folder runs with (`Folder.outputFlags`): the same build, no restart.
+    same_build = ["--output", "json", "--show-error-end", "--show-absolute-path", "--no-error-summary", "--no-pretty",
+                  "--no-color-output", "."]
+    subprocess.run([dmypy_binary(), "run", "--", *same_build], cwd=project, env=environment(), capture_output=True,
+                   timeout=HANG, check=False)
+    client = await start([project])
+    try:
+        await until(client, lambda: diagnostics_of(client, a) != [])
+        document = types.TextDocumentIdentifier(uri=uri(a))
+
+        async def hover() -> str:
+            answer = await client.text_document_hover_async(types.HoverParams(document, types.Position(line=2, character=9)))
+            assert answer is not None
+            return answer.contents.value
+
+        assert await hover() == "```python\nCallable[[], str]\n```"
+        status = subprocess.run([dmypy_binary(), "status", "-v"], cwd=project, env=environment(),
+                                capture_output=True, text=True, timeout=HANG).stdout
+        fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in status.splitlines() if ":" in line)}
+        assert fields["engine_starts"] == "1", status   # the terminal's build is the one the editor uses
+        (project / "b.py").write_text("def f() -> int:\n    return 1\n")
+        await until(client, lambda: len(diagnostics_of(client, a)) == 1)
+        assert await hover() == "```python\nCallable[[], int]\n```"
+    finally:
+        await client.shutdown_session()
+
+
 async def test_two_workspace_folders_with_different_options(projects):
     code = "def g(x):\n    return x\n"
     strict = projects("strict", {"m.py": code, "mypy.ini": "[mypy]\ndisallow_untyped_defs = True\n"})

@@ -148,7 +148,9 @@ class FastPath:
             raise NotFast("errors taken from the cache are checked first")
         if key != self.last_key:
             raise NotFast("not the request of the last build")
-        if data.get("export_types") or server.options.export_types:
+        if data.get("export_types"):
+            # (The engine switches mypy's export on for good instead, `exporting_types`: then
+            # mypy's update exports the types of what it re-checks, here as on its full path.)
             raise NotFast("--export-types re-checks every source")
         if command == "run" and data.get("version") != __version__:
             raise NotFast("mypy's version differs (mypy asks for a restart)")
