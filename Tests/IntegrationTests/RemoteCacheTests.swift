@@ -144,20 +144,24 @@ import Testing
     }
 
     /// `dmypy cache pull` ahead of time (a post-checkout hook): the next start is warm without
-    /// reaching the store at all.
+    /// reaching the store at all. The location comes from the project's pyproject.toml.
     @Test func pullAheadOfTime() async throws {
         try Harness.requireMypy()
         let repositories = try Repositories()
         defer { repositories.cleanUp() }
         let store = try await RemoteStoreUnderTest("file", in: repositories.base)
+        let location = try #require(store.env["DMYPY_REMOTE_CACHE"])
+        try Harness.write(repositories.ci, "pyproject.toml", "[tool.dmypy-swift]\nremote-cache = \"\(location)\"\n")
+        try repositories.commit(in: repositories.ci, "the remote cache's location")
+        try Self.run(["push", "-q", "origin", "main"], in: repositories.ci)
         let ci = Machine(dir: repositories.ci, cacheRoot: repositories.base.appendingPathComponent("ci-cache"))
-        #expect(try Harness.dmypy(.ours, ["cache", "push", "--"] + Self.flags, in: ci.dir, env: ci.env(store.env)).status == 0)
+        #expect(try Harness.dmypy(.ours, ["cache", "push", "--"] + Self.flags, in: ci.dir, env: ci.env([:])).status == 0)
 
         let clone = try repositories.freshClone()
         defer { clone.stop([:]) }
-        let pulled = try Harness.dmypy(.ours, ["cache", "pull", "--"] + Self.flags, in: clone.dir, env: clone.env(store.env))
+        let pulled = try Harness.dmypy(.ours, ["cache", "pull", "--"] + Self.flags, in: clone.dir, env: clone.env([:]))
         #expect(pulled.status == 0 && pulled.stdout.hasPrefix("Pulled the remote cache of commit"), "\(pulled)")
-        let again = try Harness.dmypy(.ours, ["cache", "pull", "--"] + Self.flags, in: clone.dir, env: clone.env(store.env))
+        let again = try Harness.dmypy(.ours, ["cache", "pull", "--"] + Self.flags, in: clone.dir, env: clone.env([:]))
         #expect(again.stdout.hasPrefix("A local cache is in place already"), "\(again)")
         store.stop()   // the start below must not need the store
         let fields = try expectRightAnswer(clone, ["DMYPY_REMOTE_CACHE": "off"], "first answer after a pull")
