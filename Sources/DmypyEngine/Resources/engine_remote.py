@@ -198,27 +198,29 @@ def _slot_budget() -> int:
     return megabytes << 20 if megabytes > 0 else slots.DEFAULT_MAX_TOTAL_BYTES
 
 
-def _members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    """Every member, refused unless it is a regular file or a directory inside the archive, and
-    all of them together within the slot budget (a small archive can unpack to a huge one)."""
-    members = []
+def _unpack(archive: str, staging: str) -> None:
+    """Unpacks in one pass, each member checked before it is written: a regular file or a
+    directory, inside the archive's two names (`manifest.json`, `cache/`), and all of them
+    together within the slot budget (a small archive can unpack to a huge one)."""
     budget, total = _slot_budget(), 0
-    for number, info in enumerate(tar):
-        if number >= MAX_ARCHIVE_MEMBERS:
-            raise RemoteProblem("the archive has too many members")
-        total += info.size
-        if total > budget:
-            raise RemoteProblem(f"the archive unpacks to more than {budget >> 20} MiB (DMYPY_CACHE_MAX_MB)")
-        name = info.name
-        parts = name.split("/")
-        if name.startswith("/") or ".." in parts or "\\" in name or "\0" in name:
-            raise RemoteProblem(f"the archive has a member outside the slot ({name!r})")
-        if not (info.isreg() or info.isdir()):
-            raise RemoteProblem(f"the archive has a member that is not a regular file ({name!r})")
-        if not (name == MANIFEST or name == "cache" or name.startswith("cache/")):
-            raise RemoteProblem(f"the archive has an unexpected member ({name!r})")
-        members.append(info)
-    return members
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    with tarfile.open(archive, "r|gz") as tar:
+        for number, info in enumerate(tar):
+            if number >= MAX_ARCHIVE_MEMBERS:
+                raise RemoteProblem("the archive has too many members")
+            total += info.size
+            if total > budget:
+                raise RemoteProblem(f"the archive unpacks to more than {budget >> 20} MiB (DMYPY_CACHE_MAX_MB)")
+            name = info.name
+            parts = name.split("/")
+            if name.startswith("/") or ".." in parts or "\\" in name or "\0" in name:
+                raise RemoteProblem(f"the archive has a member outside the slot ({name!r})")
+            if not (info.isreg() or info.isdir()):
+                raise RemoteProblem(f"the archive has a member that is not a regular file ({name!r})")
+            if not (name == MANIFEST or name == "cache" or name.startswith("cache/")):
+                raise RemoteProblem(f"the archive has an unexpected member ({name!r})")
+            info.mode = 0o700 if info.isdir() else 0o600
+            tar.extract(info, staging, **safe)
 
 
 def _translated(path: str, producer: str, directory: str, typeshed: tuple[str, str]) -> str | None:
@@ -261,11 +263,7 @@ def install(archive: str, remote_manifest: dict[str, Any], found: dict[str, Any]
     try:
         os.makedirs(staging)
         try:
-            with tarfile.open(archive, "r:gz") as tar:
-                members = _members(tar)
-                for info in members:
-                    info.mode = 0o700 if info.isdir() else 0o600
-                tar.extractall(staging, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+            _unpack(archive, staging)
         except (tarfile.TarError, EOFError, OSError, ValueError) as e:
             raise RemoteProblem(f"the archive cannot be unpacked ({type(e).__name__}: {e})") from None
         manifest_path = os.path.join(staging, MANIFEST)
