@@ -344,7 +344,7 @@ import Testing
         let files = Set(lines.filter { $0.first?.hasPrefix("-") == true }.compactMap { $0.last.map(String.init) })
         #expect(files == ["./usr/bin/dmypy", "./usr/lib/systemd/user/dmypy.service", "./usr/lib/systemd/user/dmypy.socket",
                           "./usr/share/doc/dmypy-swift/changelog.gz", "./usr/share/doc/dmypy-swift/copyright",
-                          "./usr/share/man/man1/dmypy.1.gz"], "\(files.sorted())")
+                          "./usr/share/lintian/overrides/dmypy-swift", "./usr/share/man/man1/dmypy.1.gz"], "\(files.sorted())")
         #expect(lines.allSatisfy { $0.count > 1 && $0[1] == "root/root" }, "\(listing.stdout)")
         #expect(lines.contains { $0.first == "-rwxr-xr-x" && $0.last == "./usr/bin/dmypy" }, "\(listing.stdout)")
 
