@@ -18,8 +18,10 @@ both (reveal_type texts, fixture-only builtins): they still count in the compari
 suggest/inspect/cache files, cases marked -skip/-xfail/-only_when_cache, `num_build_steps`,
 Python versions newer than this interpreter, and files outside the case directory.
 
-Usage: oracle.py SDIST_DIR [--subset N [--offset K]] [--files glob] [--case NAME]... [--jobs J]; exit 1 on a regression or
-a difference. Standard library only; the engine's python (DMYPY_PYTHON) runs each case.
+Usage: oracle.py SDIST_DIR [--subset N [--offset K]] [--files GLOB] [--case NAME]...
+[--cases-from FILE] [--jobs J]; exit 1 on a regression or a difference. `--files` may name a
+test file outside the sdist (an absolute path). `regressions.txt` lists the cases that once
+differed. Standard library only; the engine's python (DMYPY_PYTHON) runs each case.
 """
 
 from __future__ import annotations
@@ -209,9 +211,13 @@ def main() -> int:
     parser.add_argument("--subset", type=int, default=1, help="every Nth runnable case (deterministic)")
     parser.add_argument("--offset", type=int, default=0, help="with --subset N: start at the Kth case (0..N-1)")
     parser.add_argument("--case", action="append", default=[], help="run only cases of this name (repeatable)")
+    parser.add_argument("--cases-from", help="run only the cases named in this file (a name a line, # comments)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--python", default=os.environ.get("DMYPY_PYTHON", sys.executable))
     args = parser.parse_args()
+    if args.cases_from:
+        with open(args.cases_from, encoding="utf-8") as f:
+            args.case += [line.split("#")[0].strip() for line in f if line.split("#")[0].strip()]
     files = sorted(glob.glob(os.path.join(args.sdist, "test-data", "unit", args.files)))
     cases: list[Case] = []
     skipped: dict[str, int] = {}
