@@ -58,6 +58,20 @@ import Testing
         try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files + ["d.py"], in: dir), files + ["d.py"], in: dir, "new module")
     }
 
+    /// `x: a.A` with no `A` in `a`: mypy records no dependency for the failed lookup, so adding
+    /// `A` triggers nothing, and the error may not be carried (the oracle's testAliasFineAdded).
+    @Test func anErrorOfAFailedLookupGoesWhenTheNameIsAdded() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(["a.py": "B = str\n", "b.py": "import a\nx: a.A\n", "c.py": "y: int = ''\n"])
+        defer { Harness.cleanUp(dir) }
+        let files = ["a.py", "b.py", "c.py"]
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: ["DMYPY_FAST_PATH": "on"]).status == 0)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, "first check")
+        let fields = try edit(dir, "a.py", "B = str\nA = int\n")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, "A added")
+        #expect(fields["fast_path_last"]?.hasPrefix("taken") == true, "\(fields)")
+    }
+
     /// After `dmypy check .` mypy records a module as `./b.py`; a same-size edit within the same
     /// second (mtime put back) must still be seen, on the fast path and on mypy's. (`invalidate`
     /// looked for the absolute and relative names only: the oracle's three "differences" were this.)
