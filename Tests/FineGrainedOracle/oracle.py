@@ -2,8 +2,9 @@
 """mypy's own fine-grained test data as the oracle for the engine's fast path.
 
 Each case of `test-data/unit/fine-grained*.test` (mypy 2.4.1 sdist) is written to a directory,
-checked, then edited on disk step by step (`[file x.py.2]`, `[delete x.py.2]`), and after each edit
-the engine is told exactly which paths changed (`invalidate` with `complete`, as the daemon sends
+checked, then edited on disk step by step (`[file x.py.2]`, `[delete x.py.2]`; an edited file keeps
+its mtime, as a same-second edit does), and after each edit the engine is told exactly which paths
+changed (`invalidate` with `complete`, as the daemon sends
 it) and checked again. Each case runs twice, each in its own process (mypy has global state):
 our engine adapter with the fast path on, and the same adapter with `DMYPY_FAST_PATH=off`, which
 is mypy's own `Server.run_command` (what mypy's dmypy runs). A case *passes* for one of them when
@@ -17,8 +18,10 @@ both (reveal_type texts, fixture-only builtins): they still count in the compari
 suggest/inspect/cache files, cases marked -skip/-xfail/-only_when_cache, `num_build_steps`,
 Python versions newer than this interpreter, and files outside the case directory.
 
-Usage: oracle.py SDIST_DIR [--subset N] [--files glob] [--jobs J]; exit 1 on a regression or
-a difference. Standard library only; the engine's python (DMYPY_PYTHON) runs each case.
+Usage: oracle.py SDIST_DIR [--subset N [--offset K]] [--files GLOB] [--case NAME]...
+[--cases-from FILE] [--jobs J]; exit 1 on a regression or a difference. `--files` may name a
+test file outside the sdist (an absolute path). `regressions.txt` lists the cases that once
+differed. Standard library only; the engine's python (DMYPY_PYTHON) runs each case.
 """
 
 from __future__ import annotations
@@ -149,7 +152,13 @@ for i, step in enumerate(plan["steps"]):
         else:
             d = os.path.dirname(path)
             if d: os.makedirs(d, exist_ok=True)
+            before = os.stat(path) if os.path.exists(path) else None
             with open(path, "w") as f: f.write(text)
+            if before is not None:
+                # The edit keeps the file's mtime: every same-size edit is one within the same
+                # second, which mypy's watcher alone misses (only `invalidate` can tell it), and
+                # no case depends on whether the clock ticked between two steps.
+                os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     if i:
         engine.invalidate({"op": "invalidate", "paths": [os.path.abspath(p) for p, _ in step["edits"]], "all": False, "complete": True})
     engine.channel.sent.clear()
@@ -200,9 +209,15 @@ def main() -> int:
     parser.add_argument("sdist")
     parser.add_argument("--files", default="fine-grained*.test")
     parser.add_argument("--subset", type=int, default=1, help="every Nth runnable case (deterministic)")
+    parser.add_argument("--offset", type=int, default=0, help="with --subset N: start at the Kth case (0..N-1)")
+    parser.add_argument("--case", action="append", default=[], help="run only cases of this name (repeatable)")
+    parser.add_argument("--cases-from", help="run only the cases named in this file (a name a line, # comments)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--python", default=os.environ.get("DMYPY_PYTHON", sys.executable))
     args = parser.parse_args()
+    if args.cases_from:
+        with open(args.cases_from, encoding="utf-8") as f:
+            args.case += [line.split("#")[0].strip() for line in f if line.split("#")[0].strip()]
     files = sorted(glob.glob(os.path.join(args.sdist, "test-data", "unit", args.files)))
     cases: list[Case] = []
     skipped: dict[str, int] = {}
@@ -214,10 +229,10 @@ def main() -> int:
         for case in parse(path):
             if case.skip:
                 skipped[case.skip] = skipped.get(case.skip, 0) + 1
-            else:
+            elif not args.case or case.name in args.case:
                 cases.append(case)
     runnable = len(cases)
-    cases = cases[:: args.subset]
+    cases = cases[args.offset :: args.subset]
 
     def both(case: Case) -> tuple[Case, dict, dict]:
         return case, run_case(case, args.python, True), run_case(case, args.python, False)
@@ -240,7 +255,7 @@ def main() -> int:
                 print("  fast: ", json.dumps(fo)[:1500])
                 print("  mypy: ", json.dumps(so)[:1500])
                 print("  fast path:", [(s["fast"], s["why"]) for s in fast.get("steps", [])])
-    print(f"cases: {runnable} runnable, {len(cases)} run (every {args.subset}th), {sum(skipped.values())} skipped")
+    print(f"cases: {runnable} runnable, {len(cases)} run (every {args.subset}th from {args.offset}), {sum(skipped.values())} skipped")
     for why, n in sorted(skipped.items()):
         print(f"  skipped {n}: {why}")
     for key, n in counts.items():

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// The engine's fast path (`engine_fastpath.py`): after edits the daemon saw, mypy is handed exactly
@@ -55,6 +56,49 @@ import Testing
         let fields = try edit(dir, "d.py", "from core import value\nw: str = value()\n")
         #expect(fields["fast_path_last"]?.hasPrefix("not taken") == true, "\(fields)")
         try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files + ["d.py"], in: dir), files + ["d.py"], in: dir, "new module")
+    }
+
+    /// `x: a.A` with no `A` in `a`: mypy records no dependency for the failed lookup, so adding
+    /// `A` triggers nothing, and the error may not be carried (the oracle's testAliasFineAdded).
+    @Test func anErrorOfAFailedLookupGoesWhenTheNameIsAdded() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(["a.py": "B = str\n", "b.py": "import a\nx: a.A\n", "c.py": "y: int = ''\n"])
+        defer { Harness.cleanUp(dir) }
+        let files = ["a.py", "b.py", "c.py"]
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: ["DMYPY_FAST_PATH": "on"]).status == 0)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, "first check")
+        let fields = try edit(dir, "a.py", "B = str\nA = int\n")
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check"] + files, in: dir), files, in: dir, "A added")
+        #expect(fields["fast_path_last"]?.hasPrefix("taken") == true, "\(fields)")
+    }
+
+    /// After `dmypy check .` mypy records a module as `./b.py`; a same-size edit within the same
+    /// second (mtime put back) must still be seen, on the fast path and on mypy's. (`invalidate`
+    /// looked for the absolute and relative names only: the oracle's three "differences" were this.)
+    @Test(arguments: ["on", "off"])
+    func aSameSizeEditUnderTheTargetDotIsSeen(_ setting: String) throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(project)
+        defer { Harness.cleanUp(dir) }
+        let env = ["DMYPY_FAST_PATH": setting]
+        #expect(try Harness.dmypy(.ours, ["start"], in: dir, env: env).status == 0)
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "."], in: dir, env: env), ["."], in: dir, "first check")
+        // Written aside with the old mtime, then renamed over (as editors save): the daemon never
+        // sees the new text with a new mtime, so only its event can tell mypy of the change.
+        let fm = FileManager.default
+        let file = dir.appendingPathComponent("core.py")
+        let aside = dir.appendingPathComponent("core.py.new")
+        let before = try fm.attributesOfItem(atPath: file.path)
+        try Harness.write(dir, "core.py.new", "def value() -> str:\n    return 1\n")  // int -> str: same size
+        try fm.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: aside.path)
+        #expect(rename(aside.path, file.path) == 0)
+        let after = try fm.attributesOfItem(atPath: file.path)
+        #expect(after[.size] as? Int == before[.size] as? Int)
+        func second(_ attributes: [FileAttributeKey: Any]) -> Int? {  // what mypy's watcher compares
+            (attributes[.modificationDate] as? Date).map { Int($0.timeIntervalSince1970) }
+        }
+        #expect(second(after) == second(before))
+        try Harness.expectSameAsFreshMypy(try Harness.dmypy(.ours, ["check", "."], in: dir, env: env), ["."], in: dir, "same-size edit")
     }
 
     @Test(arguments: ["off", "unset"])

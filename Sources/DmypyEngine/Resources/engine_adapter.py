@@ -67,6 +67,30 @@ HEADER: Final = struct.Struct("!L")
 MAX_FRAME: Final = 64 * 1024 * 1024
 
 
+def recorded_keys(recorded: dict[str, Any], paths: list[str]) -> list[str]:
+    """The keys under which mypy's FileSystemWatcher records these files.
+
+    mypy keys a file by the path it found it under, unnormalized: absolute, relative to the
+    project (our working directory), or `./m.py` for a module found under the target `.`
+    (`dmypy check .`; mypy's `create_source_list` joins the target and the name). Matching
+    only the absolute and `relpath` forms missed `./m.py`, so a same-size edit within the same
+    second went unseen after `dmypy check .`: by mypy's own path and the fast path alike (the
+    oracle's testFunctionMissingModuleAttribute, testReprocessMethodInNestedClass and
+    testIsInstanceAdHocIntersectionFineGrainedIncrementalIsInstanceChange, whichever path the
+    clock hit).
+    """
+    wanted = {os.path.abspath(p) for p in paths}
+    wanted |= {os.path.relpath(p) for p in wanted}
+    found = []
+    for key in recorded:
+        # A key in normal form (typeshed's, the site's, the project's: most) is a set lookup;
+        # only one with `.`, `..` or `//` in it needs `abspath` (which costs more, per key).
+        short = key[2:] if key.startswith("./") else key
+        if short in wanted or ("/." in "/" + short or "//" in short) and os.path.abspath(key) in wanted:
+            found.append(key)
+    return found
+
+
 class Channel:
     """Frames over two pipes."""
 
@@ -678,10 +702,10 @@ class Engine:
         else:
             # A name mypy has no record of needs nothing: a new file is reported as changed
             # anyway, and its scan only looks at the names it watches.
-            targets = recorded_names(recorded, message.get("paths", []))
+            targets = recorded_keys(recorded, [str(p) for p in message.get("paths", [])])
         for path in targets:
-            if (old := recorded.get(path)) is not None:
-                watcher.set_file_data(path, FileData(-1.0, old[1], old[2]))
+            old = recorded[path]
+            watcher.set_file_data(path, FileData(-1.0, old[1], old[2]))
 
     def overlay(self, message: dict[str, Any]) -> None:
         """Check `path` as `text` says (an editor's unsaved buffer) until it is dropped (null).
@@ -723,7 +747,7 @@ class Engine:
         manager.manager.shadow_equivalence_map = {}
         watcher = self.server.fswatcher
         recorded = watcher.dump_file_data()
-        for key in recorded_names(recorded, [path]):
+        for key in recorded_keys(recorded, [path]):
             old = recorded[key]
             watcher.set_file_data(key, FileData(-1.0, old[1], ""))
 
@@ -785,18 +809,6 @@ class Engine:
                 self.overlay(message)
             else:
                 self.channel.send({"op": "error", "error": f"unexpected message {op!r}"})
-
-
-def recorded_names(recorded: dict[str, Any], paths: Iterable[object]) -> list[str]:
-    """The names under which mypy's watcher records these files.
-
-    mypy keys a file by the path it found it under: absolute, or relative to the project (our
-    working directory) as the targets spelled it, `pkg/m.py` or `./m.py` for a target `.`.
-    """
-    wanted = {os.path.abspath(str(path)) for path in paths}
-    if not wanted:
-        return []
-    return [name for name in recorded if os.path.abspath(name) in wanted]
 
 
 def config_files(options: Any) -> list[str]:
