@@ -63,8 +63,14 @@ enum CacheCommands {
         let manifest = try RemoteManifest(parsing: manifestBytes)
         do {
             try runBlocking { () async throws -> Void in
-                defer { Task { await store.shutdown() } }
-                try await CachePush.upload(store, key: key, commit: sha, archive: archive, manifest: manifestBytes, archiveName: manifest.archive)
+                do {
+                    try await CachePush.upload(store, key: key, commit: sha, archive: archive, manifest: manifestBytes,
+                                               archiveName: manifest.archive)
+                } catch {
+                    await store.shutdown()   // the HTTP client's threads end before the process does
+                    throw error
+                }
+                await store.shutdown()
             }
         } catch let problem as RemoteCacheProblem {
             throw problem
@@ -157,20 +163,27 @@ enum CacheCommands {
         do {
             let store = try RemoteStore.open(location, environment: context.environment, requestTimeout: 10)
             let candidates = lookup.candidates
-            let found = try runBlocking { () async throws -> (Int, RemoteManifest)? in
-                defer { Task { await store.shutdown() } }
+            let stored = try runBlocking { () async throws -> (Int, [UInt8])? in
                 let deadline = ContinuousClock.now + .seconds(10)
-                for (distance, commit) in candidates.enumerated() {
-                    do {
-                        let bytes = try await store.get(RemoteCacheLayout.manifest(key: key, commit: commit),
-                                                        maxBytes: RemoteCacheLayout.maximumManifestBytes, deadline: deadline)
-                        return (distance, try RemoteManifest(parsing: bytes))
-                    } catch ObjectStoreError.notFound {
-                        continue
+                var stored: (Int, [UInt8])?
+                do {
+                    for (distance, commit) in candidates.enumerated() {
+                        do {
+                            stored = (distance, try await store.get(RemoteCacheLayout.manifest(key: key, commit: commit),
+                                                                    maxBytes: RemoteCacheLayout.maximumManifestBytes, deadline: deadline))
+                            break
+                        } catch ObjectStoreError.notFound {
+                            continue
+                        }
                     }
+                } catch {
+                    await store.shutdown()   // the HTTP client's threads end before the process does
+                    throw error
                 }
-                return nil
+                await store.shutdown()
+                return stored
             }
+            let found = try stored.map { ($0.0, try RemoteManifest(parsing: $0.1)) }
             let head = "HEAD \(lookup.head.prefix(12))\(lookup.detached ? " (detached)" : "")"
             let base = lookup.baseBranch.map { "merge-base with \($0) \(lookup.candidates.first?.prefix(12) ?? "")" } ?? "no default remote branch"
             guard let (distance, manifest) = found else {
