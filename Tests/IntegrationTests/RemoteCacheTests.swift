@@ -8,13 +8,9 @@ import Testing
 /// it with the answer a fresh mypy run gives; and every way it can fail is a cold build with that
 /// same answer, a reason in `status -v`, and nothing extra on a pipe.
 @Suite(.serialized) struct RemoteCacheTests {
-    static let project: [String: String] = [
-        "pkg/__init__.py": "",
-        "pkg/core.py": "def value() -> int:\n    return 1\n\n\ndef name() -> str:\n    return 'x'\n",
-        "pkg/uses.py": "from pkg.core import value, name\n\nx: int = value()\ny: int = name()\n",
-        "pkg/more.py": "from pkg.uses import x\n\nz: str = x\n",
-        "pkg/leaf.py": "def ok(n: int) -> int:\n    return n\n",
-    ]
+    /// CacheTests' project (errors in several modules, importers, a leaf), without its module
+    /// that a test deletes.
+    static let project = CacheTests.project.filter { $0.key != "pkg/gone.py" }
     static let flags = ["--strict", "pkg"]
 
     static let git = "/usr/bin/git"
