@@ -335,20 +335,22 @@ class Engine:
             slots.discard(slot, "the daemon gave up loading it")
             report["reason"] = str(request.get("why") or "loading it was given up; it is written again")
             return report
+        installed = None
         if isinstance(request.get("remote"), dict) and not os.path.lexists(os.path.join(slot, "current")):
             # No local slot yet: the remote cache of the nearest cached commit becomes it.
             import dmypy_engine_remote as remote
 
             portable, _ = remote.portable_key(self.server.options_snapshot, plugins, os.getcwd())
             found = {"key": key, "slot": slot, "portable_key": portable}
-            pulled = remote.pull(found, str(request["root"]), request["remote"], dict(os.environ))
+            pulled, installed = remote.pull(found, str(request["root"]), request["remote"], dict(os.environ))
             report["remote"] = pulled
             if pulled.get("location"):
                 report["reason"] = pulled.get("reason")
                 if not pulled.get("installed"):
                     return report
         try:
-            cache_dir, manifest = slots.verified(slot, key)
+            # A slot just pulled was verified as it was installed: not hashed a second time.
+            cache_dir, manifest = installed if installed is not None else slots.verified(slot, key)
         except slots.SlotProblem as e:
             if os.path.lexists(os.path.join(slot, "current")):
                 slots.discard(slot, str(e))

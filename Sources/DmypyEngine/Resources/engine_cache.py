@@ -85,8 +85,13 @@ def slot_key(options_snapshot: dict[str, Any], plugins: dict[str, str], director
         "plugins": plugins,
         "directory": directory,
     }
+    return key_of(material), material
+
+
+def key_of(material: dict[str, Any]) -> str:
+    """A key: what it is made of, hashed (sets and other values made canonical first)."""
     text = json.dumps(material, sort_keys=True, default=_canonical)
-    return hashlib.sha256(text.encode()).hexdigest()[:24], material
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def project_dir(root: str, directory: str) -> str:
@@ -248,6 +253,32 @@ def verified(slot: str, key: str) -> tuple[str, dict[str, Any]]:
     return cache_dir, manifest
 
 
+def claim(root: str, directory: str, slot: str) -> Any:
+    """Creates the slot and takes its lock (released when the returned file is closed); None
+    when another process holds it: one writer per slot, whether it builds or unpacks."""
+    os.makedirs(slot, exist_ok=True)
+    with open(os.path.join(project_dir(root, directory), "project.txt"), "w", encoding="utf-8") as f:
+        f.write(directory + "\n")
+    lock = open(os.path.join(slot, "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        return None
+    return lock
+
+
+def publish(slot: str, staging: str) -> str:
+    """A complete staging directory becomes the slot's current generation: renamed, then
+    `current` switched to it by renaming a new symlink over it. Returns the generation."""
+    generation = os.path.join(slot, f"gen-{time.time_ns()}")
+    os.rename(staging, generation)
+    link = os.path.join(slot, f"current.{os.getpid()}")
+    os.symlink(os.path.basename(generation), link)
+    os.rename(link, os.path.join(slot, "current"))
+    return generation
+
+
 def discard(slot: str, reason: str) -> None:
     """Removes a slot that failed (it is written again after the next cold build)."""
     shutil.rmtree(slot, ignore_errors=True)
@@ -319,13 +350,8 @@ def write(spec: dict[str, Any]) -> dict[str, Any]:
     if key != spec.get("key"):
         return {"written": False, "reason": "mypy's options changed since the build; nothing written"}
     slot = slot_dir(root, directory, key)
-    os.makedirs(slot, exist_ok=True)
-    with open(os.path.join(project_dir(root, directory), "project.txt"), "w", encoding="utf-8") as f:
-        f.write(directory + "\n")
-    lock = open(os.path.join(slot, "lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    lock = claim(root, directory, slot)
+    if lock is None:
         return {"written": False, "reason": "another daemon is writing this cache now"}
     staging = os.path.join(slot, f"staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -381,11 +407,7 @@ def write(spec: dict[str, Any]) -> dict[str, Any]:
             json.dump(manifest, f)
             f.flush()
             os.fsync(f.fileno())
-        generation = os.path.join(slot, f"gen-{time.time_ns()}")
-        os.rename(staging, generation)
-        link = os.path.join(slot, f"current.{os.getpid()}")
-        os.symlink(os.path.basename(generation), link)
-        os.rename(link, os.path.join(slot, "current"))
+        generation = publish(slot, staging)
         evict(root, directory, slot, generation, int(spec.get("max_bytes") or DEFAULT_MAX_TOTAL_BYTES))
         return {
             "written": True,

@@ -21,8 +21,6 @@ Run as `python dmypy_engine_remote.py <export|keys|pull> <spec json>`, it prints
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import io
 import json
 import os
@@ -71,8 +69,7 @@ def portable_key(snapshot: dict[str, Any], plugins: dict[str, str], directory: s
         "options": {k: _portable(v, directory) for k, v in snapshot.items() if k not in MACHINE_OPTIONS},
         "plugins": plugins,
     }
-    text = json.dumps(material, sort_keys=True, default=slots._canonical)
-    return hashlib.sha256(text.encode()).hexdigest()[:24], material
+    return slots.key_of(material), material
 
 
 def keys(spec: dict[str, Any]) -> dict[str, Any]:
@@ -119,14 +116,6 @@ def location(directory: str, environ: dict[str, str]) -> str | None:
 # Export: a sequential build of the project, packed.
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def export(spec: dict[str, Any]) -> dict[str, Any]:
     """Builds a fresh slot for the flags in a private root (never the user's slots, never mypy's
     parallel mode), and packs its generation into `spec["out"]`: the archive and the manifest."""
@@ -151,7 +140,7 @@ def export(spec: dict[str, Any]) -> dict[str, Any]:
     with tarfile.open(staging, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tar:
         tar.add(os.path.join(generation, MANIFEST), arcname=MANIFEST, recursive=False)
         tar.add(os.path.join(generation, "cache"), arcname="cache", filter=_normalized)
-    checksum = _sha256(staging)
+    checksum = slots.file_digest(staging)
     archive_name = f"cache-{checksum[:16]}.tar.gz"
     archive = os.path.join(spec["out"], archive_name)
     os.rename(staging, archive)
@@ -235,8 +224,11 @@ def _translated(path: str, producer: str, directory: str, typeshed: tuple[str, s
     return None
 
 
-def install(archive: str, remote_manifest: dict[str, Any], found: dict[str, Any], root: str) -> dict[str, Any]:
-    """Unpacks a verified archive as the local slot's current generation, then verifies the slot."""
+def install(
+    archive: str, remote_manifest: dict[str, Any], found: dict[str, Any], root: str
+) -> tuple[dict[str, Any], tuple[str, dict[str, Any]]]:
+    """Unpacks a verified archive as the local slot's current generation, then verifies the slot.
+    Returns the report and what `slots.verified` gave (the loader uses it, not a second pass)."""
     import mypy
 
     if remote_manifest.get("format") != FORMAT:
@@ -246,18 +238,12 @@ def install(archive: str, remote_manifest: dict[str, Any], found: dict[str, Any]
             "it was written for other options or another mypy or Python version "
             f"(mypy {remote_manifest.get('mypy_version')}, {remote_manifest.get('python')})"
         )
-    if remote_manifest.get("sha256") != _sha256(archive):
+    if remote_manifest.get("sha256") != slots.file_digest(archive):
         raise RemoteProblem("the archive does not match its checksum (truncated or changed)")
     directory, slot, key = os.getcwd(), found["slot"], found["key"]
-    os.makedirs(slot, exist_ok=True)
-    with open(os.path.join(slots.project_dir(root, directory), "project.txt"), "w", encoding="utf-8") as f:
-        f.write(directory + "\n")
-    lock = open(os.path.join(slot, "lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        raise RemoteProblem("another daemon is writing this cache now") from None
+    lock = slots.claim(root, directory, slot)
+    if lock is None:
+        raise RemoteProblem("another daemon is writing this cache now")
     staging = os.path.join(slot, f"staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
@@ -295,18 +281,15 @@ def install(archive: str, remote_manifest: dict[str, Any], found: dict[str, Any]
         )
         with open(manifest_path, "w", encoding="utf-8") as f:
             json.dump(manifest, f)
-        generation = os.path.join(slot, f"gen-{time.time_ns()}")
-        os.rename(staging, generation)
-        link = os.path.join(slot, f"current.{os.getpid()}")
-        os.symlink(os.path.basename(generation), link)
-        os.rename(link, os.path.join(slot, "current"))
+        generation = slots.publish(slot, staging)
         try:
-            slots.verified(slot, key)
+            verified = slots.verified(slot, key)
         except slots.SlotProblem as e:
             slots.discard(slot, str(e))
             raise RemoteProblem(f"the unpacked cache does not verify: {e}") from None
         slots.evict(root, directory, slot, generation, _slot_budget())
-        return {"installed": True, "slot": slot, "modules": manifest.get("modules"), "commit": remote_manifest.get("commit")}
+        report = {"installed": True, "slot": slot, "modules": manifest.get("modules"), "commit": remote_manifest.get("commit")}
+        return report, verified
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         lock.close()
@@ -333,15 +316,19 @@ def fetch(fetcher: list[str], url: str, portable: str, into: str, timeout: float
     return report
 
 
-def pull(found: dict[str, Any], root: str, remote: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+def pull(
+    found: dict[str, Any], root: str, remote: dict[str, Any], environ: dict[str, str]
+) -> tuple[dict[str, Any], tuple[str, dict[str, Any]] | None]:
     """Installs the remote cache of the nearest cached commit as the local slot. Returns a report
-    (`installed`, `reason`, `commit`, `distance`, `seconds`); never raises for a remote problem."""
+    (`installed`, `reason`, `commit`, `distance`, `seconds`) and, when installed, the verified
+    slot (`slots.verified`'s cache directory and manifest); never raises for a remote problem."""
     started = time.monotonic()
     url = remote.get("location") or location(os.getcwd(), environ)
     report: dict[str, Any] = {"installed": False, "location": url}
+    verified = None
     if not url:
         report["reason"] = "no remote cache is configured"
-        return report
+        return report, None
     timeout = float(remote.get("timeout") or environ.get("DMYPY_REMOTE_CACHE_TIMEOUT") or DEFAULT_TIMEOUT)
     with tempfile.TemporaryDirectory(prefix="dmypy-remote-") as into:
         try:
@@ -349,7 +336,8 @@ def pull(found: dict[str, Any], root: str, remote: dict[str, Any], environ: dict
             report.update({k: fetched[k] for k in ("commit", "distance", "looked_up", "head") if k in fetched})
             if not fetched.get("found"):
                 raise RemoteProblem(str(fetched.get("reason") or "no remote cache was found"))
-            report.update(install(str(fetched["archive"]), dict(fetched["manifest"]), found, root))
+            installed, verified = install(str(fetched["archive"]), dict(fetched["manifest"]), found, root)
+            report.update(installed)
             report["reason"] = f"pulled the remote cache of commit {str(fetched.get('commit'))[:12]}"
             distance = int(fetched.get("distance") or 0)
             if distance:
@@ -359,7 +347,7 @@ def pull(found: dict[str, Any], root: str, remote: dict[str, Any], environ: dict
         except Exception as e:  # never a crash of the engine's start: a cold build instead
             report["reason"] = f"remote cache: failed ({type(e).__name__}: {e})"
     report["seconds"] = round(time.monotonic() - started, 3)
-    return report
+    return report, verified
 
 
 def main(argv: list[str]) -> int:
@@ -382,7 +370,7 @@ def main(argv: list[str]) -> int:
                 outcome["local_reason"] = str(e)
         else:
             found = keys(spec)
-            outcome = {**found, **pull(found, str(spec["root"]), dict(spec.get("remote") or {}), dict(os.environ))}
+            outcome = {**found, **pull(found, str(spec["root"]), dict(spec.get("remote") or {}), dict(os.environ))[0]}
     except Exception as e:
         import traceback
 
