@@ -50,25 +50,24 @@ public enum CacheFetch {
             return report
         }
         let candidates = report.lookup?.candidates ?? []
-        let found = try? runBlocking { () async -> Report in
+        let found = report   // the lookup so far, carried into the task
+        let fetched = try? runBlocking { () async -> Report in
+            var report = found
             let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
             let lookupDeadline = min(deadline, ContinuousClock.now + .milliseconds(Int(lookupSeconds * 1000)))
-            var report = Report()
             do {
-                for (distance, commit) in candidates.enumerated() {
-                    report.lookedUp = distance + 1
-                    guard let manifest = try await manifest(store, key: key, commit: commit, deadline: lookupDeadline) else { continue }
-                    let path = "\(directory)/\(manifest.archive)"
-                    let got = try await downloaded(store, RemoteCacheLayout.archive(key: key, commit: commit, name: manifest.archive),
+                if let found = try await nearest(store, key: key, candidates: candidates, deadline: lookupDeadline) {
+                    let path = "\(directory)/\(found.manifest.archive)"
+                    let got = try await downloaded(store, RemoteCacheLayout.archive(key: key, commit: found.commit, name: found.manifest.archive),
                                                    to: path, deadline: deadline)
-                    guard got == manifest.bytes else { throw RemoteCacheProblem.sizeMismatch(expected: manifest.bytes, got: got) }
-                    report.commit = commit
-                    report.distance = distance
+                    guard got == found.manifest.bytes else { throw RemoteCacheProblem.sizeMismatch(expected: found.manifest.bytes, got: got) }
+                    report.commit = found.commit
+                    report.distance = found.distance
+                    report.lookedUp = found.distance + 1
                     report.archive = path
-                    report.manifest = manifest
-                    break
-                }
-                if report.archive == nil {
+                    report.manifest = found.manifest
+                } else {
+                    report.lookedUp = candidates.count
                     report.problem = .noCache(base: candidates.first ?? "HEAD", lookedUp: candidates.count)
                 }
             } catch let problem as RemoteCacheProblem {
@@ -79,12 +78,24 @@ public enum CacheFetch {
             await store.shutdown()
             return report
         }
-        guard var found else {
+        guard let fetched else {
             report.problem = .store(.timedOut)
             return report
         }
-        found.lookup = report.lookup
-        return found
+        return fetched
+    }
+
+    /// The nearest of `candidates` (nearest first) that has a cache under `key`: how many
+    /// commits back, which, and its manifest; nil when none has one.
+    public static func nearest(_ store: any ObjectStore, key: String, candidates: [String], deadline: ContinuousClock.Instant)
+        async throws(RemoteCacheProblem) -> (distance: Int, commit: String, manifest: RemoteManifest)?
+    {
+        for (distance, commit) in candidates.enumerated() {
+            if let manifest = try await manifest(store, key: key, commit: commit, deadline: deadline) {
+                return (distance, commit, manifest)
+            }
+        }
+        return nil
     }
 
     /// The manifest stored for `commit`, nil when there is none.

@@ -163,30 +163,19 @@ enum CacheCommands {
         do {
             let store = try RemoteStore.open(location, environment: context.environment, requestTimeout: 10)
             let candidates = lookup.candidates
-            let stored = try runBlocking { () async throws -> (Int, [UInt8])? in
-                let deadline = ContinuousClock.now + .seconds(10)
-                var stored: (Int, [UInt8])?
+            let found = try runBlocking { () async throws -> (distance: Int, commit: String, manifest: RemoteManifest)? in
                 do {
-                    for (distance, commit) in candidates.enumerated() {
-                        do {
-                            stored = (distance, try await store.get(RemoteCacheLayout.manifest(key: key, commit: commit),
-                                                                    maxBytes: RemoteCacheLayout.maximumManifestBytes, deadline: deadline))
-                            break
-                        } catch ObjectStoreError.notFound {
-                            continue
-                        }
-                    }
-                } catch {
+                    let found = try await CacheFetch.nearest(store, key: key, candidates: candidates, deadline: .now + .seconds(10))
                     await store.shutdown()   // the HTTP client's threads end before the process does
+                    return found
+                } catch {
+                    await store.shutdown()
                     throw error
                 }
-                await store.shutdown()
-                return stored
             }
-            let found = try stored.map { ($0.0, try RemoteManifest(parsing: $0.1)) }
             let head = "HEAD \(lookup.head.prefix(12))\(lookup.detached ? " (detached)" : "")"
             let base = lookup.baseBranch.map { "merge-base with \($0) \(lookup.candidates.first?.prefix(12) ?? "")" } ?? "no default remote branch"
-            guard let (distance, manifest) = found else {
+            guard let (distance, _, manifest) = found else {
                 return "\(head), \(base): \(RemoteCacheProblem.noCache(base: lookup.candidates.first ?? lookup.head, lookedUp: candidates.count))"
             }
             return "\(head), \(base): cached at commit \(manifest.commit?.prefix(12) ?? "?")"
