@@ -1,12 +1,16 @@
 import AsyncHTTPClient
+import Dispatch
 import DmypySystem
 import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// An S3 bucket (with a key prefix) through AsyncHTTPClient on an event loop group of its own
-/// (one thread, ended by `shutdown()`). Every request is signed with SigV4, payload hash
+/// (one thread, ended by `shutdown()`, or by `deinit` for a store dropped without it, so a
+/// caller that throws between opening and shutting down leaks nothing and trips no AsyncHTTPClient
+/// precondition). Every request is signed with SigV4, payload hash
 /// included; redirects are not followed (a wrong region is an error, not a silent detour);
 /// connection failures, timeouts and 5xx answers are retried within the deadline.
 public final class S3Store: ObjectStore {
@@ -17,6 +21,7 @@ public final class S3Store: ObjectStore {
     let signer: SigV4Signer
     private let group: MultiThreadedEventLoopGroup
     private let client: HTTPClient
+    private let shutDown = Atomic<Bool>(false)
 
     /// The largest error body read (S3's are well under 1 KiB).
     static let maxErrorBodyBytes = 64 << 10
@@ -39,8 +44,17 @@ public final class S3Store: ObjectStore {
     }
 
     public func shutdown() async {
+        guard !shutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try? await client.shutdown()
         try? await group.shutdownGracefully()
+    }
+
+    deinit {
+        guard !shutDown.load(ordering: .acquiring) else { return }
+        // Without blocking (the last reference may go on any thread): the client keeps itself
+        // alive until its shutdown completes, then the group's threads end.
+        let group = group
+        client.shutdown(queue: .global()) { _ in group.shutdownGracefully(queue: .global()) { _ in } }
     }
 
     // MARK: The protocol

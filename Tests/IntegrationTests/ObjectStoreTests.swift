@@ -171,6 +171,30 @@ import Testing
         await store.shutdown()
     }
 
+    /// A store dropped without `shutdown()` (a caller that threw in between) shuts its client
+    /// down itself: AsyncHTTPClient traps on an unshut client in a debug build, this process.
+    /// A second `shutdown()` is harmless.
+    @Test func aStoreDroppedWithoutShutdownShutsItselfDown() async throws {
+        let port = try SeaweedFS.freePorts(1)[0]
+        let environment = [
+            "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": "http://127.0.0.1:\(port)",
+        ]
+        let limits = ObjectStoreLimits(connectTimeout: .seconds(2), requestTimeout: .seconds(5), attempts: 1)
+        do {
+            let dropped = try ObjectStores.open(.s3(bucket: "cache", prefix: ""), environment: environment, limits: limits)
+            let error = await Self.error { _ = try await dropped.exists("k", deadline: .now + .seconds(20)) }
+            guard case .unreachable = error else {
+                Issue.record("expected unreachable, got \(String(describing: error))")
+                return
+            }
+        }
+        let twice = try ObjectStores.open(.s3(bucket: "cache", prefix: ""), environment: environment, limits: limits)
+        await twice.shutdown()
+        await twice.shutdown()
+        // Let the dropped client's shutdown, which does not block its deinit, run to its end.
+        try await Task.sleep(for: .milliseconds(500))
+    }
+
     /// A port that accepts connections and never answers: the caller's deadline ends it.
     @Test func silentStoreTimesOutAtTheDeadline() async throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
