@@ -559,9 +559,10 @@ class Engine:
     def load_cache(
         self, command: str, data: dict[str, Any], report: dict[str, Any]
     ) -> tuple[bool, dict[str, Any]] | dict[str, Any] | str:
-        """Loads the cache through mypy's own first build, then hashes every file again. Returns
-        whether anything changed and the second answer; mypy's answer when a blocking error
-        stopped the build; or why the cache cannot be used."""
+        """Loads the cache through mypy's own first build, then hashes every file of it. If any
+        differs from what the slot was built from, a second build sees every file hashed (mypy's
+        loader trusts size and mtime). Returns whether anything changed and the last answer;
+        mypy's answer when a blocking error stopped the build; or why the cache cannot be used."""
         from mypy.fswatcher import FileData
 
         try:
@@ -577,11 +578,14 @@ class Engine:
         report["modules"] = loaded
         if self.slot is not None and loaded * 2 < expected:
             return f"only {loaded} of its {expected} modules loaded"
+        if self.nothing_changed(manager):
+            # Every file of the build has the content the slot was built from: no edit can hide
+            # behind a matching size and mtime, so mypy's first answer needs no second build.
+            return False, first
         watcher = self.server.fswatcher
         for path, (_, size, digest) in watcher.dump_file_data().items():
             watcher.set_file_data(path, FileData(-1.0, size, digest))
-        second = self.server.run_command(command, data)
-        return not self.nothing_changed(self.server.fine_grained_manager), second
+        return True, self.server.run_command(command, data)
 
     def nothing_changed(self, manager: Any) -> bool:
         """Positive evidence that the build is the one the cache holds: the same files, each with
