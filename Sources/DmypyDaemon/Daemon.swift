@@ -206,8 +206,7 @@ public final class Daemon {
         if let socketDirectory {
             FileSystem.remove("\(socketDirectory)/dmypy.sock")
         }
-        FileSystem.remove("\(privateDirectory)/dmypy_engine_adapter.py")
-        FileSystem.remove("\(privateDirectory)/\(EngineAdapter.cacheModuleFile)")
+        EngineAdapter.uninstall(from: privateDirectory)
         FileSystem.removeDirectory(privateDirectory)
         log.info("Daemon stopped")
     }

@@ -14,15 +14,28 @@ public enum EngineAdapter {
     /// (`python -c <source> --write-cache <spec>`) as the background cache writer.
     public static var cacheSource: [UInt8] { PackageResources.engine_cache_py }
 
-    /// Writes the adapter and the module it imports into `directory` (a private directory of the
-    /// daemon) and returns the adapter's path.
+    /// The file name the daemon runs the adapter by.
+    public static let adapterFile = "dmypy_engine_adapter.py"
+
+    /// Every file `install` writes, with its text; the adapter last, so that a directory holding
+    /// it holds what it imports.
+    static var files: [(name: String, text: [UInt8])] {
+        [(cacheModuleFile, cacheSource), (fastPathModuleFile, PackageResources.engine_fastpath_py),
+         (remoteModuleFile, PackageResources.engine_remote_py), (adapterFile, source)]
+    }
+
+    /// Writes the adapter and the modules it imports into `directory` (a private directory of
+    /// the daemon) and returns the adapter's path.
     public static func install(in directory: String) throws(SystemError) -> String {
-        let path = "\(directory)/dmypy_engine_adapter.py"
-        try FileSystem.writeAtomically("\(directory)/\(cacheModuleFile)", cacheSource, mode: 0o600)
-        try FileSystem.writeAtomically("\(directory)/\(fastPathModuleFile)", PackageResources.engine_fastpath_py, mode: 0o600)
-        try FileSystem.writeAtomically("\(directory)/\(remoteModuleFile)", PackageResources.engine_remote_py, mode: 0o600)
-        try FileSystem.writeAtomically(path, source, mode: 0o600)
-        return path
+        for file in files {
+            try FileSystem.writeAtomically("\(directory)/\(file.name)", file.text, mode: 0o600)
+        }
+        return "\(directory)/\(adapterFile)"
+    }
+
+    /// Removes what `install` wrote into `directory`.
+    public static func uninstall(from directory: String) {
+        for file in files { FileSystem.remove("\(directory)/\(file.name)") }
     }
 
     /// The file name the adapter imports the cache module by.

@@ -53,6 +53,22 @@ import Testing
         }.joined(separator: "\n")
     }
 
+    /// As mypy's daemon removes the temporary directory of its socket, ours removes that
+    /// directory at `stop`, with the engine's modules it wrote there (a directory per daemon
+    /// start was left behind in /tmp when some of them were not).
+    @Test func stopLeavesNothingBehindInTheTemporaryDirectory() throws {
+        try Harness.requireMypy()
+        let dir = try Harness.project(["a.py": "x: int = 1\n"])
+        defer { Harness.cleanUp(dir) }
+        #expect(try Harness.dmypy(.ours, ["run", "--", "a.py"], in: dir).status == 0)
+        let socketDirectory = (try Harness.statusConnectionName(dir) as NSString).deletingLastPathComponent
+        let written = try FileManager.default.contentsOfDirectory(atPath: socketDirectory)
+        #expect(written.contains("dmypy.sock") && written.contains("dmypy_engine_adapter.py"), "\(written)")
+        #expect(try Harness.dmypy(.ours, ["stop"], in: dir).status == 0)
+        let gone = Harness.eventually(within: 30) { !FileManager.default.fileExists(atPath: socketDirectory) }
+        #expect(gone, "left behind: \((try? FileManager.default.contentsOfDirectory(atPath: socketDirectory)) ?? [])")
+    }
+
     @Test func sameSessionSameBytes() throws {
         try Harness.requireMypy()
         let base = try Harness.project(sampleProject)
