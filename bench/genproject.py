@@ -412,18 +412,22 @@ def _module_source(
     return "\n".join(lines) + "\n"
 
 
-def generate(root: Path, modules: int = 2000, seed: int = 1) -> Project:
-    """Write the project under ``root`` (which must not exist yet)."""
+def generate(root: Path, modules: int = 2000, seed: int = 1, error_modules: int = len(ERROR_KINDS)) -> Project:
+    """Write the project under ``root`` (which must not exist yet), with ``error_modules``
+    modules holding a deliberate error each (spread evenly, kinds in turn; the probe leaf is
+    never one)."""
     if modules < 20:
         raise ValueError("need at least 20 modules")
+    if not 0 <= error_modules <= modules - 12:
+        raise ValueError(f"error modules must be between 0 and {modules - 12}")
     rng = random.Random(seed)
     infos = _layout(modules)
     leaf_start = max(2, int(modules * (1 - LEAF_FRACTION)))
     probe_index = modules - 1
     error_indices: dict[int, str] = {}
-    step = max(1, (modules - 12) // len(ERROR_KINDS))
-    for n, kind in enumerate(ERROR_KINDS):
-        error_indices[11 + n * step] = kind
+    step = max(1, (modules - 12) // max(1, error_modules))
+    for n in range(error_modules):
+        error_indices[11 + n * step] = ERROR_KINDS[n % len(ERROR_KINDS)]
 
     root.mkdir(parents=True)
     dirs: set[Path] = set()
@@ -465,8 +469,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--modules", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--error-modules", type=int, default=len(ERROR_KINDS),
+                        help=f"modules with a deliberate error (default {len(ERROR_KINDS)})")
     args = parser.parse_args(argv)
-    project = generate(args.outdir, args.modules, args.seed)
+    project = generate(args.outdir, args.modules, args.seed, args.error_modules)
     print(f"generated {project.modules} modules under {project.root}")
     print(f"core module: {project.core_rel}")
     print(f"probe leaf:  {project.leaf_rel}")

@@ -237,6 +237,16 @@ class CacheStats:
 
 
 @dataclasses.dataclass
+class FastPathStats:
+    """Our engine's fast path (issue 16) during one scenario, from `status -v` just before each
+    `stop`: build requests (`check`/`run`/`recheck`, timed or not) and how many took it."""
+
+    checks: int = 0
+    taken: int = 0
+    last: str = ""
+
+
+@dataclasses.dataclass
 class FreshCheck:
     """A warm answer compared with a fresh non-daemon mypy run of the same files."""
 
@@ -491,6 +501,7 @@ class Bench:
         self.idle: dict[str, IdleResult] = {}
         self.live: list[Daemon] = []
         self.cache: dict[str, CacheStats] = {}  # scenario -> what our cache slot did
+        self.fast_path: dict[str, FastPathStats] = {}  # scenario -> what our fast path did
         self.fresh: dict[str, Step] = {}  # tree_digest -> fresh mypy run of that content
         self.fresh_checks: list[FreshCheck] = []
         self.batch_ms: dict[str, float] = {}  # scenario -> `mypy --cache-fine-grained` batch
@@ -524,9 +535,9 @@ class Bench:
     def generate(self) -> None:
         master = self.workdir / "master"
         t0 = time.perf_counter()
-        self.project = genproject.generate(master, self.args.modules, self.args.seed)
+        self.project = genproject.generate(master, self.args.modules, self.args.seed, self.args.error_modules)
         log(
-            f"generated {self.args.modules} modules in {time.perf_counter() - t0:.1f} s "
+            f"generated {self.args.modules} modules ({self.args.error_modules} with an error) in {time.perf_counter() - t0:.1f} s "
             f"under {master} (core {self.proj.core_rel}, probe leaf {self.proj.leaf_rel})"
         )
 
@@ -570,6 +581,17 @@ class Bench:
         mypy's dmypy has no writer: nothing to wait for."""
         if d.impl.name != OURS:
             return {}
+        fields = self.wait_for_writer(scenario, d, require_write)
+        if final:
+            self.count_lifetime(scenario, fields)
+        if final and "fast_path_checks" in fields:
+            fast = self.fast_path.setdefault(scenario, FastPathStats())
+            fast.checks += stat_int(fields, "fast_path_checks") or 0
+            fast.taken += stat_int(fields, "fast_path_taken") or 0
+            fast.last = fields.get("fast_path_last", "")
+        return fields
+
+    def wait_for_writer(self, scenario: str, d: Daemon, require_write: bool) -> dict[str, str]:
         stats = self.cache_stats(scenario)
         t0 = time.monotonic()
         deadline = t0 + self.args.timeout
@@ -603,11 +625,15 @@ class Bench:
             stats.problems.append(
                 f"ours wrote no cache slot after the cold build (cache_last_write: {fields.get('cache_last_write')})"
             )
-        if final and "cache_slot" in fields:
+        return fields
+
+    def count_lifetime(self, scenario: str, fields: dict[str, str]) -> None:
+        """The cache counters of one daemon lifetime (they count per lifetime) into the totals."""
+        stats = self.cache_stats(scenario)
+        if "cache_slot" in fields:
             stats.lifetimes += 1
             stats.writer_cpu_seconds += stat_float(fields, "cache_writer_cpu_seconds") or 0.0
             stats.writes += stat_int(fields, "cache_writes") or 0
-        return fields
 
     def stop(self, scenario: str, d: Daemon, rep: int) -> None:
         """`stop`, after our cache writer has finished (the writer outlives a `stop`)."""
@@ -1016,9 +1042,12 @@ def fmt_target(mypy: list[float], ours: list[float], limit: float, text: str) ->
     return f"{text}: {r:.2f} {'met' if r <= limit else '**NOT met**'}"
 
 
-# scenario -> (row kind -> (limit on ours/mypy, how the target reads)).  Issue 12's targets.
+# scenario -> (row kind -> (limit on ours/mypy, how the target reads)).  Issue 12's targets
+# (cold, restarts, remote clone) and issue 16's (the fast path: edits checked at once).
 TARGETS: dict[str, dict[str, tuple[float, str]]] = {
     "cold": {"": (1.0, "ours/mypy ≤ 1.0")},
+    "edit-leaf": {"": (0.2, "ours/mypy ≤ 0.2")},
+    "edit-core": {"": (0.8, "ours/mypy ≤ 0.8")},
     "warm-restart": {
         "cold": (0.10, "ours/mypy ≤ 0.10"),
         "fgc": (0.999, "ours/mypy < 1 (faster)"),
@@ -1119,7 +1148,7 @@ def render(bench: Bench, info: dict[str, str], elapsed: float, load: tuple[str, 
     out.append("")
     if proj is not None:
         out.append(
-            f"- project: {proj.modules} modules (seed {args.seed}), target `{TARGET}`, "
+            f"- project: {proj.modules} modules (seed {args.seed}, {len(proj.error_modules)} with a deliberate error), target `{TARGET}`, "
             f"core `{proj.core_rel}`, probe leaf `{proj.leaf_rel}`"
         )
     out.append(f"- daemon flags: `dmypy run -- {args.flags} {TARGET}`; repetitions: {bench.repeat}")
@@ -1237,6 +1266,17 @@ def render(bench: Bench, info: dict[str, str], elapsed: float, load: tuple[str, 
                 cold_starts = sum(1 for w in c.warm_starts if not w)
                 if cold_starts:
                     problems.append(f"ours did not start warm in {cold_starts}/{len(c.warm_starts)} restarts of {scenario}")
+        out.append("")
+
+    if bench.fast_path:
+        out.append(
+            "Our fast path (issue 16; `status -v` `fast_path_taken` of `fast_path_checks`, summed over "
+            "the scenario's engines, every build request, timed or not):"
+        )
+        out.append("")
+        for scenario, f in bench.fast_path.items():
+            share = f"{100 * f.taken / f.checks:.0f} %" if f.checks else "—"
+            out.append(f"- {scenario}: {f.taken} of {f.checks} ({share}); last: {f.last or '—'}")
         out.append("")
 
     if bench.idle:
@@ -1394,6 +1434,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"comma-separated subset of: {','.join(SCENARIOS)}")
     p.add_argument("--flags", default=DEFAULT_FLAGS, help=f"mypy flags for `dmypy run --` (default: {DEFAULT_FLAGS!r})")
     p.add_argument("--seed", type=int, default=1, help="project generator seed (default 1)")
+    p.add_argument("--error-modules", type=int, default=len(genproject.ERROR_KINDS),
+                   help=f"modules with a deliberate error (default {len(genproject.ERROR_KINDS)})")
     p.add_argument("--saves", type=int, default=100, help="saves in the rapid-saves scenario (default 100)")
     p.add_argument("--wait-seconds", type=float, default=2.0, help="wait in the edit-wait scenario (default 2)")
     p.add_argument("--wait-target", choices=("leaf", "core"), default="leaf",
