@@ -408,6 +408,7 @@ class Engine:
         started = time.monotonic()
         response: dict[str, Any]
         cache_load: dict[str, Any] | None = None
+        self.fastpath.graph_touched = None
         try:
             refusal = self.refusal(command, data)
             if refusal is not None:
@@ -436,7 +437,7 @@ class Engine:
         manager = getattr(self.server, "fine_grained_manager", None)
         reply["modules"] = len(manager.graph) if manager is not None else 0
         if manager is not None:
-            reply.update(self.graph_changes(manager))
+            reply.update(self.graph_changes(manager, self.fastpath.graph_touched))
         # What was looked at since the last flush (a command that ended before mypy flushed).
         self.server.fscache.record()
         if (evidence := self.evidence.take_new()) is not None:
@@ -652,24 +653,33 @@ class Engine:
         self.slot, self.manifest, self.pending_fixup = None, {}, set()
         return self.server.run_command(command, data), {"warm": False, "reason": reason}
 
-    def graph_changes(self, manager: Any) -> dict[str, Any]:
-        """What changed in mypy's module graph and search paths since the last reply."""
-        # Sets: mypy appends to a State's dependencies on every fine-grained update (duplicates).
-        current: dict[str, GraphEntry] = {
-            name: (state.path, frozenset(state.dependencies), frozenset(state.suppressed))
-            for name, state in manager.graph.items()
-        }
+    def graph_changes(self, manager: Any, touched: set[str] | None = None) -> dict[str, Any]:
+        """What changed in mypy's module graph and search paths since the last reply. With
+        `touched` (the fast path knows), only those modules can have changed: the rest of the
+        graph (2,000 modules take ~10 ms to diff) is not looked at."""
+        # Sets: mypy's walk appends to a State's dependencies on every full-path build (duplicates).
+        def entry(state: Any) -> GraphEntry:
+            return (state.path, frozenset(state.dependencies), frozenset(state.suppressed))
+
         previous = self.exported
-        self.exported = current
+        if touched is None:
+            current: dict[str, GraphEntry] = {name: entry(state) for name, state in manager.graph.items()}
+            removed = [name for name in previous if name not in current]
+            self.exported = current
+        else:
+            current = {name: entry(manager.graph[name]) for name in touched if name in manager.graph}
+            removed = []
+            self.exported = {**previous, **current}
         changes: dict[str, Any] = {}
         changed = [
-            [name, entry[0], sorted(entry[1]), sorted(entry[2])]
-            for name, entry in current.items()
-            if previous.get(name) != entry
+            [name, item[0], sorted(item[1]), sorted(item[2])]
+            for name, item in current.items()
+            if previous.get(name) != item
         ]
-        removed = [name for name in previous if name not in current]
         if changed or removed:
             changes["graph"] = {"changed": changed, "removed": removed}
+        if touched is not None:
+            return changes  # the search paths change only with a walk
         paths = manager.manager.search_paths
         search_dirs = sorted(
             {

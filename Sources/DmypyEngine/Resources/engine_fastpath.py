@@ -86,6 +86,13 @@ class FastPath:
         self.checks = 0
         self.fast = 0
         self.last: dict[str, Any] = {}
+        # Module and path of each file of the graph by absolute path, as last computed (`module_of`).
+        self.by_path: dict[str, tuple[str, str]] = {}
+        # The modules of mypy's graph the last request may have changed, when it knows: the rest
+        # of the graph (modules, files, imports, search paths) is as it was, so the adapter
+        # diffs only these. None: anything may have changed. The adapter resets it to None
+        # before every request.
+        self.graph_touched: set[str] | None = None
 
     # What the daemon tells us.
 
@@ -101,16 +108,19 @@ class FastPath:
         server = engine.server
         if server is not self.server:
             # A new Server (a cold build replaced it): nothing is known about it yet.
-            self.server, self.known, self.sources, self.last_key = server, None, {}, None
+            self.server, self.known, self.sources, self.last_key, self.by_path = server, None, {}, None, {}
         if command not in BUILD_COMMANDS:
             return server.run_command(command, data)
         self.checks += 1
         key = request_key(command, data)
         started = time.monotonic()
+        self.last = {}
         try:
             response = self.fast_check(engine, command, data, key)
             self.fast += 1
-            self.last = {"taken": True, "reason": "the changed files were known", "seconds": round(time.monotonic() - started, 4)}
+            # (fast_check says when mypy's walk ran after the update.)
+            reason = self.last.get("reason") or "the changed files were known"
+            self.last = {"taken": True, "reason": reason, "seconds": round(time.monotonic() - started, 4)}
         except NotFast as e:
             engine.apply_pending_fixup(command)
             response = self.full(engine, command, data, key, str(e))
@@ -177,6 +187,7 @@ class FastPath:
         changed = [(module, path) for module, path in candidates if path in changed_paths]
         followed = server.following_imports()
         t1 = time.time()
+        touched: set[str] = set()
         if not changed:
             messages = fgm.previous_messages
             fgm.changed_modules = []
@@ -185,6 +196,7 @@ class FastPath:
             modules_before = set(graph)
             imports_before = {m: imports_of(graph[m]) for m, _ in changed if m in graph}
             messages = update_keeping_errors(engine, fgm, changed, followed)
+            touched = set(fgm.updated_modules) | {module for module, _ in changed}
             if set(graph) != modules_before or any(
                 m not in graph or imports_of(graph[m]) != imports for m, imports in imports_before.items()
             ):
@@ -209,19 +221,18 @@ class FastPath:
         server.update_stats(response)
         self.known = set()
         self.last_key = key
+        # No new module, no direct import changed (checked above), no walk: only the States of
+        # the modules mypy updated were made again.
+        self.graph_touched = touched
         return response
 
     def classify(self, engine: Any, fgm: Any) -> list[tuple[str, str]]:
         """The modules whose files the daemon reported, or NotFast for a change mypy must crawl for."""
         assert self.known is not None
-        by_path: dict[str, tuple[str, str]] = {}
-        for module, state in fgm.graph.items():
-            if state.path:
-                by_path[os.path.abspath(state.path)] = (module, state.path)
         configs = set(engine_config_files(engine))
         candidates: list[tuple[str, str]] = []
         for path in sorted(self.known):
-            found = by_path.get(path)
+            found = self.module_of(fgm.graph, path)
             if found is not None:
                 if not os.path.isfile(path):
                     raise NotFast(f"a module's file went: {path}")
@@ -237,6 +248,18 @@ class FastPath:
             # Anything else in a watched directory (which the daemon does not even report) is
             # nothing mypy reads.
         return candidates
+
+    def module_of(self, graph: dict[str, Any], path: str) -> tuple[str, str] | None:
+        """The module of the graph whose file is `path` (absolute), and its path as mypy spells
+        it. The map of the last lookup is used while its entry still holds (that module is in the
+        graph with that file); a miss or a stale entry makes it again from the graph."""
+        found = self.by_path.get(path)
+        if found is not None:
+            state = graph.get(found[0])
+            if state is not None and state.path == found[1]:
+                return found
+        self.by_path = {os.path.abspath(state.path): (module, state.path) for module, state in graph.items() if state.path}
+        return self.by_path.get(path)
 
     def request_sources(self, server: Any, command: str, data: dict[str, Any], key: str) -> list[Any]:
         """The request's BuildSources, as the last identical request found them.
@@ -289,8 +312,19 @@ def request_key(command: str, data: dict[str, Any]) -> str:
     return json.dumps([command, fields], sort_keys=True)
 
 
-def imports_of(state: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return tuple(state.dependencies), tuple(state.suppressed)
+def imports_of(state: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """What a module imports: its direct dependencies and its suppressed imports, as sets.
+
+    Sets, because mypy's own walk appends to `State.dependencies` again on every full-path build
+    (duplicates) while an update makes the State afresh. Direct only: type checking adds
+    indirect dependencies (`PRI_INDIRECT`, modules whose types it met, such as `typing`), which
+    an update recomputes; they are modules already in the build, so no bookkeeping depends on
+    them (mypy's `load_graph` drops those that are not). Compared with everything, every update
+    after a full-path build looked like an import change and ran mypy's walk."""
+    from mypy.build import PRI_INDIRECT
+
+    direct = frozenset(d for d in state.dependencies if state.priorities.get(d) != PRI_INDIRECT)
+    return direct, frozenset(state.suppressed)
 
 
 def engine_config_files(engine: Any) -> list[str]:
