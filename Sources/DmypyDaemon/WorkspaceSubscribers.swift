@@ -108,6 +108,9 @@ extension Workspace {
     /// An editor's unsaved buffer for `path` (nil: closed, the file on disk counts again). Like a
     /// file change: answers known so far are void, the last build and the subscriptions run again.
     func setBuffer(path: String, text: String?) {
+        // An editor's buffer event follows its writes (a save writes, then says so): they are
+        // taken now, not after the watcher's settle, so a save is checked at once.
+        takeFileChanges()
         guard subscribers.setBuffer(path, text) else { return }
         switch state {
         case .starting(let engine), .ready(let engine):

@@ -204,11 +204,12 @@ final class Server {
             documents[uri] = document
             scheduleOverlay(uri)
         case .didSave(let uri):
-            // The file on disk is the buffer now: the daemon sees the write; the overlay goes.
+            // The file on disk is the buffer now: the overlay goes (if any), and saying so makes
+            // the daemon take the write at once instead of after its watcher's settle.
             guard let document = documents[uri] else { return }
             document.timer?.close()
             documents[uri]?.timer = nil
-            if document.overlaid { sendOverlay(uri, text: nil) }
+            sendOverlay(uri, text: nil)
         case .didClose(let uri):
             guard let document = documents.removeValue(forKey: uri) else { return }
             document.timer?.close()
