@@ -78,6 +78,8 @@ OURS = "ours"
 FGC = "mypy-fgc"
 FRESH = "fresh mypy"
 RESTART_SCENARIOS = ("warm-restart", "restart-after-edits", "remote-clone")
+# Our engine's reason for a cold start with a good slot (engine_cache.mostly_stale).
+COLD_BY_CHOICE = "most of the build changed while the daemon was down"
 # Lines a dmypy client prints itself before mypy's output (mypy/dmypy/client.py).
 CLIENT_LINES = ("Daemon started", "Daemon stopped", "Restarting: ")
 
@@ -1263,7 +1265,9 @@ def render(bench: Bench, info: dict[str, str], elapsed: float, load: tuple[str, 
                        f"| {warm} | {load_cell} | {text} |")
             problems.extend(c.problems)
             if scenario in RESTART_SCENARIOS and not any("cache: off" in n for n in c.notes):
-                cold_starts = sum(1 for w in c.warm_starts if not w)
+                # A cold start by choice (most of the build depends on an edit made while the
+                # daemon was down: cheaper than a warm load) is what it should do, not a problem.
+                cold_starts = sum(1 for w, r in zip(c.warm_starts, c.reasons) if not w and COLD_BY_CHOICE not in r)
                 if cold_starts:
                     problems.append(f"ours did not start warm in {cold_starts}/{len(c.warm_starts)} restarts of {scenario}")
         out.append("")

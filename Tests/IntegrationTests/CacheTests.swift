@@ -114,6 +114,38 @@ import Testing
         #expect(try setup.dmypy(["stop"]).status == 0)
     }
 
+    /// An edit made while the daemon was down that most of the project depends on makes the
+    /// start cold (mypy's update of a loaded build would re-check those modules one by one, which
+    /// costs more than a cold build); the slot is written again after it, and an edit of one
+    /// module the next time still starts warm. Both answers are a fresh mypy run's.
+    @Test func aStartAfterMostOfTheBuildChangedIsCold() throws {
+        try Harness.requireMypy()
+        var files = ["pkg/__init__.py": "", "pkg/core.py": "def value() -> int:\n    return 1\n"]
+        for i in 0..<120 {
+            files["pkg/m\(i).py"] = "from pkg.core import value\n\nx\(i): int = value()\n" + (i == 7 ? "bad: str = 1\n" : "")
+        }
+        let setup = try Setup(files)
+        defer { setup.cleanUp() }
+        try warmedUp(setup)
+
+        try Harness.write(setup.dir, "pkg/core.py", "def value() -> str:\n    return '1'\n")   // all 120 depend on it
+        let cold = try setup.dmypy(["run", "--"] + Self.flags)
+        try Harness.expectSameAsFreshMypy(cold, Self.flags, in: setup.dir, "after an edit most of the build depends on")
+        var fields = try setup.status()
+        #expect(fields["cache_warm_start"] == "False", "\(fields)")
+        let reason = fields["cache_reason"] ?? ""
+        #expect(reason.hasPrefix("most of the build changed while the daemon was down (") && reason.contains(" of 122 modules depend on an edit"), "\(fields)")
+        try setup.waitForCacheWrite()
+        #expect(try setup.dmypy(["stop"]).status == 0)
+
+        try Harness.write(setup.dir, "pkg/m3.py", "from pkg.core import value\n\nx3: int = 3\n")    // one module, nothing imports it
+        let warm = try setup.dmypy(["run", "--"] + Self.flags)
+        try Harness.expectSameAsFreshMypy(warm, Self.flags, in: setup.dir, "after an edit of one module")
+        fields = try setup.status()
+        #expect(fields["cache_warm_start"] == "True", "\(fields)")
+        #expect(try setup.dmypy(["stop"]).status == 0)
+    }
+
     /// Errors that live only in the cache are reported (python/mypy#20519), and still are after
     /// the next edit (the modules whose errors came from the cache are then checked for real).
     @Test(arguments: ["stop then start", "restart", "kill then start", "engine killed"])

@@ -360,6 +360,11 @@ class Engine:
             slots.discard(slot, str(e))
             report["reason"] = f"it cannot be read ({e})"
             return report
+        cold = slots.mostly_stale(manifest)
+        if cold is not None:
+            # The slot stays; the build after this cold one writes it afresh.
+            report["reason"] = cold
+            return report
         slots.pin_store(self.server.options, cache_dir)
         self.server.options.use_fine_grained_cache = True
         self.slot, self.manifest = slot, manifest
