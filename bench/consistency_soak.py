@@ -5,12 +5,14 @@ daemon's answer after each one, and after every Nth a fresh mypy run compared li
 Edits, drawn at random: a leaf's function body (well- and ill-typed), a mid-level module's new
 function with a type error or without, the core module's `default_weight` return type (every
 module depends on it), a new module (importing an existing one, with or without an error), a
-deleted module (one this soak added), and a new import added to an existing module. The daemon
+deleted module (one this soak added and nothing imports: a deleted module that is still imported
+leaves an import error, and import errors send every later check down mypy's full path, so the
+soak would stop exercising the fast path), and a new import added to an existing module. The daemon
 is ours, `DMYPY_FAST_PATH=on` (or `--fast-path off` for mypy's own path), `DMYPY_CACHE=off`.
 
 Prints one line per compared step and a summary: differences (must be 0) and the share of checks
-that took the fast path (`status -v`: the current engine's counts; an aged engine's replacement
-starts them again). Exit status 1 on any difference.
+that took the fast path (`status -v` read at every compared step, summed over the engines: an
+aged engine's replacement counts from 0 again). Exit status 1 on any difference.
 
     bench/consistency_soak.py [--modules 2000] [--edits 500] [--every 10] [--seed 1] [--fast-path on|off]
 """
@@ -56,6 +58,8 @@ class Soak:
         self.project = genproject.generate(root, args.modules, args.seed)
         self.modules = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if p.name != "__init__.py")
         self.added: list[str] = []
+        self.imported: set[str] = set()  # added modules some module imports
+        self.engines: dict[str, tuple[int, int]] = {}  # engine pid -> (checks, fast) last read
         self.counter = 0
         self.env = dict(os.environ, DMYPY_PYTHON=str(args.python), DMYPY_CACHE="off", DMYPY_FAST_PATH=args.fast_path)
         for name in ("DMYPY_SOCKET", "XDG_RUNTIME_DIR", "MYPY_FORCE_COLOR", "FORCE_COLOR"):
@@ -77,7 +81,8 @@ class Soak:
         self.counter += 1
         n = self.counter
         kind = self.rng.choices(["leaf", "mid", "core", "new", "delete", "import"], [40, 20, 5, 15, 10, 10])[0]
-        if kind == "delete" and not self.added:
+        deletable = [rel for rel in self.added if rel not in self.imported]
+        if kind == "delete" and not deletable:
             kind = "new"
         if kind == "leaf":
             path = self.root / self.project.leaf_rel
@@ -101,14 +106,27 @@ class Soak:
             self.added.append(rel)
             return f"new {rel}"
         if kind == "delete":
-            rel = self.added.pop(self.rng.randrange(len(self.added)))
+            rel = deletable[self.rng.randrange(len(deletable))]
+            self.added.remove(rel)
             (self.root / rel).unlink()
             return f"delete {rel}"
         rel = self.rng.choice(self.modules)
         other = self.rng.choice(self.added or self.modules)
+        self.imported.add(other)
         with open(self.root / rel, "a", encoding="utf-8") as f:
             f.write(f"\nimport {self.module_name(other)}  # soak {n}\n")
         return f"import {other} in {rel}"
+
+    def status(self) -> dict[str, str]:
+        fields = {}
+        for line in self.dmypy("status", "-v").stdout.splitlines():
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+        try:
+            self.engines[fields["engine_pid"]] = (int(fields["fast_path_checks"]), int(fields["fast_path_taken"]))
+        except (KeyError, ValueError):
+            pass
+        return fields
 
     def run(self) -> int:
         started = time.monotonic()
@@ -123,6 +141,7 @@ class Soak:
             ours = self.dmypy("check", "pkg")
             if step % self.args.every:
                 continue
+            self.status()
             fresh = self.fresh()
             compared += 1
             same = lines(ours.stdout) == lines(fresh.stdout) and ours.returncode == fresh.returncode and ours.stderr == fresh.stderr
@@ -134,16 +153,14 @@ class Soak:
                 print(f"  status ours {ours.returncode}, fresh {fresh.returncode}; stderr {ours.stderr!r}")
             else:
                 print(f"step {step} ({what}): same ({len(lines(fresh.stdout))} lines)", flush=True)
-        status = {}
-        for line in self.dmypy("status", "-v").stdout.splitlines():
-            key, _, value = line.partition(":")
-            status[key.strip()] = value.strip()
+        status = self.status()
         self.dmypy("stop")
-        checks, fast = status.get("fast_path_checks", "?"), status.get("fast_path_taken", "?")
+        checks = sum(c for c, _ in self.engines.values())
+        fast = sum(f for _, f in self.engines.values())
         print(f"fast path, last: {status.get('fast_path_last', '?')}; engine starts {status.get('engine_starts', '?')}")
         print(f"\n{self.args.edits} edits on {self.args.modules} modules (fast path {self.args.fast_path}), "
               f"{compared} compared with a fresh mypy run: {differences} differences; "
-              f"fast path taken by {fast} of {checks} checks; {time.monotonic() - started:.0f} s")
+              f"fast path taken by {fast} of {checks} checks (engine starts: {len(self.engines)} seen); {time.monotonic() - started:.0f} s")
         return 1 if differences else 0
 
 
