@@ -48,9 +48,11 @@ After the update:
     load: every module with previous errors is made to look changed and mypy's full path
     re-checks them (`abandon`).
 
-Opt-in for now: `DMYPY_FAST_PATH=on` in the engine's environment switches it on (mypy's own
-fine-grained test data has been run through it only in part; see the README); anything else,
-and `off`, leaves mypy's full path.
+On by default, since mypy's own fine-grained test data (all 682 runnable cases) and the
+consistency soak (500 random edits on 2,000 modules, 378 of 505 checks on the fast path) gave
+mypy's answers throughout (README,
+"The fast path"). `DMYPY_FAST_PATH=off` in the engine's environment (`0`, `no`, `false` too)
+switches it off: every build takes mypy's full path, for comparison and as an escape hatch.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class Abandoned(Exception):
 
 class FastPath:
     def __init__(self) -> None:
-        self.enabled = os.environ.get(ENABLED_VARIABLE, "").lower() in ("on", "1", "yes", "true")
+        self.enabled = os.environ.get(ENABLED_VARIABLE, "").strip().lower() not in ("off", "0", "no", "false")
         # Absolute paths the daemon reported changed since the last build began; None: unknown.
         self.known: set[str] | None = None
         self.server: Any = None
@@ -151,7 +153,7 @@ class FastPath:
         server = engine.server
         fgm = getattr(server, "fine_grained_manager", None)
         if not self.enabled:
-            raise NotFast(f"{ENABLED_VARIABLE} is not on")
+            raise NotFast(f"{ENABLED_VARIABLE}=off")
         if command == "recheck":
             raise NotFast("recheck takes mypy's path")
         if fgm is None:
