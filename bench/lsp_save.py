@@ -276,8 +276,9 @@ def main() -> int:
           f" {cold_today * 1000:.0f} | {cold_ours * 1000:.0f} | — |")
     print()
     print(f"Of ours' save, mypy's own update (the engine, `status -v` last_check_seconds) took a median of"
-          f" {statistics.median(samples['ours_engine']) * 1000:.0f} ms; the rest is the watcher's 50 ms settle,"
-          " the daemon, the server and the client.")
+          f" {statistics.median(samples['ours_engine']) * 1000:.0f} ms; the rest is the daemon, the server and"
+          " the client (a save is taken at once, on didSave; a change outside the editor waits for the"
+          " watcher's 50 ms settle).")
     log(f"today: {[round(t * 1000) for t in samples['today_save']]} ms")
     log(f"ours:  {[round(t * 1000) for t in samples['ours_save']]} ms")
     log(f"outside: {[round(t * 1000) for t in samples['ours_outside']]} ms")
