@@ -50,8 +50,7 @@ After the update:
 
 On by default, since mypy's own fine-grained test data (all 682 runnable cases) and the
 consistency soak (500 random edits on 2,000 modules, 378 of 505 checks on the fast path) gave
-mypy's answers throughout (README,
-"The fast path"). `DMYPY_FAST_PATH=off` in the engine's environment (`0`, `no`, `false` too)
+mypy's answers throughout (README, "The fast path"). `DMYPY_FAST_PATH=off` in the engine's environment (`0`, `no`, `false` too)
 switches it off: every build takes mypy's full path, for comparison and as an escape hatch.
 """
 
