@@ -169,3 +169,22 @@ async def test_shutdown_and_exit_end_the_server_with_status_0(projects):
     server = client._server
     await client.shutdown_session()
     assert await asyncio.wait_for(server.wait(), HANG) == 0
+
+
+async def test_a_long_first_build_shows_progress_from_begin_to_end(projects):
+    # A first build of 150 modules takes seconds, well past the server's 0.3 s before it shows progress.
+    files = {f"m{i}.py": f"from m{i + 1} import f{i + 1}\n\ndef f{i}() -> int:\n    return f{i + 1}()\n" for i in range(150)}
+    files["m150.py"] = "def f150() -> int:\n    return 'not an int'\n"
+    project = projects("p", files)
+    client = await start([project])
+    try:
+        last = project / "m150.py"
+        await until(client, lambda: diagnostics_of(client, last) == expected(mypy_records(project), last))
+        assert len(diagnostics_of(client, last)) == 1
+        reports = list(client.progress_reports.values())
+        assert reports, "no $/progress during the first build"
+        kinds = [type(value) for value in reports[0]]
+        assert kinds[0] is types.WorkDoneProgressBegin and reports[0][0].title == "mypy"
+        assert kinds[-1] is types.WorkDoneProgressEnd, kinds
+    finally:
+        await client.shutdown_session()
