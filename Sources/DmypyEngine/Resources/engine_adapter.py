@@ -413,7 +413,7 @@ class Engine:
         started = time.monotonic()
         response: dict[str, Any]
         cache_load: dict[str, Any] | None = None
-        self.fastpath.graph_touched = None
+        touched: set[str] | None = None  # what the graph diff may skip (the fast path knows)
         try:
             refusal = self.refusal(command, data)
             if refusal is not None:
@@ -426,6 +426,7 @@ class Engine:
                     response, cache_load = self.warm_build(command, data)
                 else:
                     response = self.fastpath.request(self, command, data)  # or run_command, after apply_pending_fixup
+                    touched = self.fastpath.graph_touched
         except Exception:
             crashed = True
             response = {"error": "Daemon crashed!\n" + traceback.format_exc()}
@@ -442,7 +443,7 @@ class Engine:
         manager = getattr(self.server, "fine_grained_manager", None)
         reply["modules"] = len(manager.graph) if manager is not None else 0
         if manager is not None:
-            reply.update(self.graph_changes(manager, self.fastpath.graph_touched))
+            reply.update(self.graph_changes(manager, touched))
         # What was looked at since the last flush (a command that ended before mypy flushed).
         self.server.fscache.record()
         if (evidence := self.evidence.take_new()) is not None:
@@ -670,17 +671,19 @@ class Engine:
         if touched is None:
             current: dict[str, GraphEntry] = {name: entry(state) for name, state in manager.graph.items()}
             removed = [name for name in previous if name not in current]
-            self.exported = current
         else:
             current = {name: entry(manager.graph[name]) for name in touched if name in manager.graph}
             removed = []
-            self.exported = {**previous, **current}
         changes: dict[str, Any] = {}
         changed = [
             [name, item[0], sorted(item[1]), sorted(item[2])]
             for name, item in current.items()
             if previous.get(name) != item
         ]
+        if touched is None:
+            self.exported = current
+        else:
+            previous.update(current)
         if changed or removed:
             changes["graph"] = {"changed": changed, "removed": removed}
         if touched is not None:

@@ -89,10 +89,9 @@ class FastPath:
         self.last: dict[str, Any] = {}
         # Module and path of each file of the graph by absolute path, as last computed (`module_of`).
         self.by_path: dict[str, tuple[str, str]] = {}
-        # The modules of mypy's graph the last request may have changed, when it knows: the rest
-        # of the graph (modules, files, imports, search paths) is as it was, so the adapter
-        # diffs only these. None: anything may have changed. The adapter resets it to None
-        # before every request.
+        # The modules of mypy's graph the last `request` may have changed, when it knows: the
+        # rest of the graph (modules, files, imports, search paths) is as it was, so the adapter
+        # diffs only these. None: anything may have changed.
         self.graph_touched: set[str] | None = None
 
     # What the daemon tells us.
@@ -106,6 +105,7 @@ class FastPath:
     # One request.
 
     def request(self, engine: Any, command: str, data: dict[str, Any]) -> dict[str, Any]:
+        self.graph_touched = None
         server = engine.server
         if server is not self.server:
             # A new Server (a cold build replaced it): nothing is known about it yet.
@@ -115,12 +115,9 @@ class FastPath:
         self.checks += 1
         key = request_key(command, data)
         started = time.monotonic()
-        self.last = {}
         try:
-            response = self.fast_check(engine, command, data, key)
+            response, reason = self.fast_check(engine, command, data, key)
             self.fast += 1
-            # (fast_check says when mypy's walk ran after the update.)
-            reason = self.last.get("reason") or "the changed files were known"
             self.last = {"taken": True, "reason": reason, "seconds": round(time.monotonic() - started, 4)}
         except NotFast as e:
             engine.apply_pending_fixup(command)
@@ -146,7 +143,8 @@ class FastPath:
 
     # The fast path itself.
 
-    def fast_check(self, engine: Any, command: str, data: dict[str, Any], key: str) -> dict[str, Any]:
+    def fast_check(self, engine: Any, command: str, data: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+        """mypy's answer and how it was reached, or NotFast/Abandoned."""
         from mypy.version import __version__
 
         server = engine.server
@@ -208,9 +206,7 @@ class FastPath:
                 watcher.update_changed([], new_paths)
                 self.last_key = key
                 self.known = set()
-                response = server.run_command(command, data)
-                self.last = {"taken": True, "reason": "known changes; mypy's walk for the changed imports"}
-                return response
+                return server.run_command(command, data), "known changes; mypy's walk for the changed imports"
         t2 = time.time()
         fgm.manager.add_stats(find_changes_time=t1 - t0, fg_update_time=t2 - t1, files_changed=len(changed))
         if not followed:
@@ -225,7 +221,7 @@ class FastPath:
         # No new module, no direct import changed (checked above), no walk: only the States of
         # the modules mypy updated were made again.
         self.graph_touched = touched
-        return response
+        return response, "the changed files were known"
 
     def classify(self, engine: Any, fgm: Any) -> list[tuple[str, str]]:
         """The modules whose files the daemon reported, or NotFast for a change mypy must crawl for."""
