@@ -9,6 +9,8 @@ enum SideBySide {
         case write(String, String)
         case remove(String)
         case makeDirectory(String)
+        /// Looks at our copy (its `status -v`, say) between steps; mypy's has no counterpart.
+        case inspectOurs((URL) throws -> Void)
 
         var description: String {
             switch self {
@@ -16,6 +18,7 @@ enum SideBySide {
             case .write(let name, _): return "write \(name)"
             case .remove(let name): return "remove \(name)"
             case .makeDirectory(let name): return "mkdir \(name)"
+            case .inspectOurs: return "inspect ours"
             }
         }
     }
@@ -54,6 +57,8 @@ enum SideBySide {
                 for dir in [theirs, ours] {
                     try FileManager.default.createDirectory(at: dir.appendingPathComponent(name), withIntermediateDirectories: true)
                 }
+            case .inspectOurs(let look):
+                try look(ours)
             }
         }
         for name in sameFiles {
