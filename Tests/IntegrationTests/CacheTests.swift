@@ -114,6 +114,52 @@ import Testing
         #expect(try setup.dmypy(["stop"]).status == 0)
     }
 
+    /// A same-size edit with its mtime put back, made while the daemon is up: the daemon sees it,
+    /// and the slot's refresh, an incremental mypy build, trusts the old cache meta of that file
+    /// (same size and second). The slot must then say that it holds the old content, so that the
+    /// next start checks the file instead of answering the old content's errors.
+    @Test func aSameSizeEditTheRefreshTrustedIsCheckedAtTheNextStart() throws {
+        try Harness.requireMypy()
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        try warmedUp(setup)
+        #expect(try setup.dmypy(["run", "--"] + Self.flags).status == 1)
+        try expectWarm(setup)
+
+        let file = setup.dir.appendingPathComponent("pkg/leaf.py")
+        let before = try FileManager.default.attributesOfItem(atPath: file.path)
+        try Harness.write(setup.dir, "pkg/leaf.py", "def ok(n: int) -> str:\n    return n\n")   // a new error, same size
+        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
+        #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int == before[.size] as? Int)
+        try Harness.expectSameAsFreshMypy(try setup.dmypy(["check", "pkg"]), Self.flags, in: setup.dir, "the edit, while up")
+        try setup.waitForCacheWrite()   // the refresh after the edit
+        #expect(try setup.dmypy(["stop"]).status == 0)
+
+        let warm = try setup.dmypy(["run", "--"] + Self.flags)
+        try Harness.expectSameAsFreshMypy(warm, Self.flags, in: setup.dir, "first answer after the refreshed slot loaded")
+        try expectWarm(setup)
+        #expect(try setup.dmypy(["stop"]).status == 0)
+    }
+
+    /// A project whose only messages are notes: mypy's first answer is a success (status 0), and
+    /// so is the warm start's answer from the cache.
+    @Test func notesAloneFromTheCacheAreASuccess() throws {
+        try Harness.requireMypy()
+        let setup = try Setup(["pkg/__init__.py": "", "pkg/a.py": "x = 1\nreveal_type(x)\n"])
+        defer { setup.cleanUp() }
+        let cold = try setup.dmypy(["run", "--"] + Self.flags)
+        try Harness.expectSameAsFreshMypy(cold, Self.flags, in: setup.dir, "cold")
+        #expect(cold.status == 0 && cold.stdout.contains("note: Revealed type"), "\(cold)")
+        try setup.waitForCacheWrite()
+        #expect(try setup.dmypy(["stop"]).status == 0)
+        let warm = try setup.dmypy(["run", "--"] + Self.flags)
+        try Harness.expectSameAsFreshMypy(warm, Self.flags, in: setup.dir, "warm")
+        #expect(warm.status == 0 && warm.stdout.contains("note: Revealed type"), "\(warm)")
+        try expectWarm(setup)
+        #expect(try setup.status()["cache_reason"] == "nothing changed since it was written")
+        #expect(try setup.dmypy(["stop"]).status == 0)
+    }
+
     /// An edit made while the daemon was down that most of the project depends on makes the
     /// start cold (mypy's update of a loaded build would re-check those modules one by one, which
     /// costs more than a cold build); the slot is written again after it, and an edit of one

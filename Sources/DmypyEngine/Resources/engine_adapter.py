@@ -253,6 +253,7 @@ class Engine:
         # The cache slot this engine loads at its first build, and what it knows of it.
         self.slot: str | None = None
         self.manifest: dict[str, Any] = {}
+        self.slot_check: Any = None  # the slot's checksums, verified while mypy loads it
         # Modules whose errors the first answer took from the cache: re-checked by the next build.
         self.pending_fixup: set[str] = set()
         # Editor buffers: the real path (absolute) -> the private file holding the buffer.
@@ -349,8 +350,9 @@ class Engine:
                 if not pulled.get("installed"):
                     return report
         try:
-            # A slot just pulled was verified as it was installed: not hashed a second time.
-            cache_dir, manifest = installed if installed is not None else slots.verified(slot, key)
+            # A slot just pulled was verified as it was installed: not hashed a second time. A local
+            # one has its checksums verified while mypy loads it (`load_cache` waits for that).
+            cache_dir, manifest = installed if installed is not None else slots.opened(slot, key)
         except slots.SlotProblem as e:
             if os.path.lexists(os.path.join(slot, "current")):
                 slots.discard(slot, str(e))
@@ -368,6 +370,7 @@ class Engine:
         slots.pin_store(self.server.options, cache_dir)
         self.server.options.use_fine_grained_cache = True
         self.slot, self.manifest = slot, manifest
+        self.slot_check = slots.SlotCheck(cache_dir, manifest) if installed is None else None
         # What the build the slot holds looked at: the daemon watches it before the load starts,
         # so the first answer rests on watches that were live while mypy read.
         self.evidence.know(manifest.get("evidence"))
@@ -575,7 +578,14 @@ class Engine:
         try:
             first = self.server.run_command(command, data)
         except Exception as e:
-            return f"mypy's cache loader failed ({type(e).__name__}: {e})"
+            first = e
+        # Nothing the load produced is used before the slot's files are known to be the ones written.
+        problem = self.slot_check.problem() if self.slot_check is not None else None
+        self.slot_check = None
+        if problem is not None:
+            return problem
+        if isinstance(first, Exception):
+            return f"mypy's cache loader failed ({type(first).__name__}: {first})"
         manager = self.server.fine_grained_manager
         if manager is None:
             # mypy's own answer without a build: a blocking error, a restart, bad sources.
@@ -602,8 +612,7 @@ class Engine:
 
         if self.shadows:
             return False  # an editor buffer stands in for a file: its cached errors are not the buffer's
-        recorded = self.manifest.get("sources")
-        return isinstance(recorded, dict) and slots.source_digests(manager.graph) == recorded
+        return slots.inputs_unchanged(manager.graph, self.manifest)
 
     def cached_errors_output(self, manager: Any, states: list[Any], command: str, data: dict[str, Any]) -> dict[str, Any]:
         """The answer a build that changed nothing gives: every cached error, as mypy prints them."""
@@ -615,18 +624,35 @@ class Engine:
                 errors.simplify_path(state.xpath), state.error_lines, formatter=manager.manager.error_formatter
             )
         errors.flushed_files = flushed
+        # As the end of mypy's `initialize_fine_grained` (a first build's answer): notes alone are
+        # a success; the summary counts the request's own sources.
+        from mypy.util import count_stats
+
+        _, notes, _ = count_stats(messages)
+        status = 1 if messages and notes < len(messages) else 0
+        is_tty, width = bool(data.get("is_tty", False)), int(data.get("terminal_width") or 80)
+        messages = self.server.pretty_messages(messages, self.source_count(command, data), is_tty, width)
+        return {"out": "".join(s + "\n" for s in messages), "err": "", "status": status}
+
+    def source_count(self, command: str, data: dict[str, Any]) -> int:
+        """How many sources the request has, as its `check`/`run` counts them for the summary.
+        The slot's build counted them for the same targets; nothing changed since (the build has
+        the same files), so neither did they. Other targets are crawled again."""
         import dmypy_engine_cache as slots
 
-        # The request's own sources, counted as its `check`/`run` counts them for the summary.
+        built = self.manifest.get("build")
+        counted = self.manifest.get("build_sources")
+        if isinstance(built, dict) and isinstance(counted, int) and built.get("command") == command:
+            targets = "args" if command == "run" else "files"
+            if isinstance(built.get("data"), dict) and built["data"].get(targets) == data.get(targets):
+                return counted
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
         try:
             sources, _ = slots.build_sources(self.server.options, command, data, self.flags)
         finally:
             sys.stdout, sys.stderr = saved
-        return self.server.increment_output(
-            messages, sources, bool(data.get("is_tty", False)), int(data.get("terminal_width") or 80)
-        )
+        return len(sources)
 
     def apply_pending_fixup(self, command: str) -> None:
         """Modules whose errors came from the cache are checked for real by this build."""

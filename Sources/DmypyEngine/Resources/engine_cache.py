@@ -23,11 +23,12 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2  # 2: `sources` are what the build read (mypy's digests), with `settled` stats
 SHARDS = 16
 MAX_GENERATIONS = 1  # old generations kept besides `current`
 MAX_SLOTS_PER_PROJECT = 3
@@ -113,28 +114,87 @@ def file_digest(path: str) -> str | None:
     return digest.hexdigest()
 
 
-def source_digests(graph: dict[str, Any]) -> dict[str, str | None]:
-    """Every file of a build (typeshed's included) by absolute path, with its content's digest."""
-    return {os.path.abspath(state.path): file_digest(state.path) for state in graph.values() if state.path}
+# A file's stat is evidence of its content only when its last change is at least this much older
+# than the stat: any later write then shows as a later ctime (file timestamps are coarse-grained).
+SETTLED_NS = 2_000_000_000
+
+
+def source_digest(path: str) -> str | None:
+    """mypy's own digest of a file's content (`mypy.util.hash_digest`, as its cache metas keep)."""
+    from mypy.util import hash_digest
+
+    try:
+        with open(path, "rb") as f:
+            return hash_digest(f.read())
+    except OSError:
+        return None
+
+
+def stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def build_inputs(graph: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, list[int]]]:
+    """What a build's cache holds the analysis of, file by file (typeshed's included), by
+    absolute path: mypy's digest of the content the build parsed, or of the content its cache's
+    meta was written from when mypy trusted that meta (matching size and mtime) instead. And for
+    each file that has that content now and is settled, its stat: while a file's stat is the same,
+    so is its content (every write moves its ctime), so a loader need not read it (`unchanged`).
+
+    Digests are never taken from the files after the build: a file edited while mypy built (or,
+    same size within the same second, before it trusted an older meta) would be recorded with
+    content its cache does not hold."""
+    digests: dict[str, str | None] = {}
+    settled: dict[str, list[int]] = {}
+    for state in graph.values():
+        if not state.path:
+            continue
+        path = os.path.abspath(state.path)
+        digest = state.source_hash or state.meta_source_hash
+        digests[path] = digest
+        seen = time.time_ns()
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if digest is not None and max(st.st_mtime_ns, st.st_ctime_ns) < seen - SETTLED_NS and source_digest(path) == digest:
+            settled[path] = stat_key(st)
+    return digests, settled
+
+
+def unchanged(path: str, digest: Any, settled: Any) -> bool:
+    """Positive evidence that a file has the content a build read: the stat it had when it was
+    seen with that content, settled, or else that content's digest."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if isinstance(settled, list) and stat_key(st) == settled:
+        return True
+    return isinstance(digest, str) and source_digest(path) == digest
+
+
+def inputs_unchanged(graph: dict[str, Any], manifest: dict[str, Any]) -> bool:
+    """Whether a loaded build has exactly the files, each with the content, the slot was built from."""
+    digests, settled = manifest.get("sources"), manifest.get("settled")
+    if not isinstance(digests, dict) or not isinstance(settled, dict):
+        return False
+    paths = {os.path.abspath(state.path) for state in graph.values() if state.path}
+    return paths == digests.keys() and all(unchanged(path, digests[path], settled.get(path)) for path in paths)
 
 
 def module_graph(graph: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each module of a build that has a file: its absolute path, the size and mtime (ns) it has
-    now (the build just read it), and its direct imports. A loader tells from it, before loading,
-    how much of the build an edit made while the daemon was down makes stale (`stale_share`)."""
+    """Each module of a build that has a file: its absolute path and its direct imports. A loader
+    tells from it, before loading, how much of the build an edit made while the daemon was down
+    makes stale (`stale_share`)."""
     from mypy.build import PRI_INDIRECT
 
     modules: dict[str, dict[str, Any]] = {}
     for module, state in graph.items():
         if not state.path:
             continue
-        path = os.path.abspath(state.path)
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
         imports = sorted({d for d in state.dependencies if state.priorities.get(d) != PRI_INDIRECT})
-        modules[module] = {"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "imports": imports}
+        modules[module] = {"path": os.path.abspath(state.path), "imports": imports}
     return modules
 
 
@@ -144,11 +204,10 @@ COLD_SHARE_MIN_MODULES = 100
 
 def stale_share(manifest: dict[str, Any]) -> tuple[int, int] | None:
     """How many of the project's modules in the slot depend on a file changed since it was
-    written (or are one), and how many there are; None if the manifest does not say. A file
-    whose size and mtime are as recorded counts as unchanged (this only chooses between a warm
-    and a cold build: the loader still hashes every file before it trusts the cache)."""
+    written (or are one), and how many there are; None if the manifest does not say."""
     graph, sources, project = manifest.get("graph"), manifest.get("sources"), manifest.get("project")
-    if not isinstance(graph, dict) or not isinstance(sources, dict) or not isinstance(project, str):
+    settled = manifest.get("settled")
+    if not isinstance(graph, dict) or not isinstance(sources, dict) or not isinstance(project, str) or not isinstance(settled, dict):
         return None
     prefix = project.rstrip("/") + "/"
     changed: set[str] = set()
@@ -159,13 +218,8 @@ def stale_share(manifest: dict[str, Any]) -> tuple[int, int] | None:
         path = str(entry.get("path"))
         for dep in entry.get("imports") or ():
             importers.setdefault(str(dep), set()).add(module)
-        try:
-            st = os.stat(path)
-        except OSError:
-            changed.add(module)  # gone
-            continue
-        if (st.st_size, st.st_mtime_ns) != (entry.get("size"), entry.get("mtime_ns")) and file_digest(path) != sources.get(path):
-            changed.add(module)
+        if not unchanged(path, sources.get(path), settled.get(path)):
+            changed.add(module)  # edited or gone
     stale, frontier = set(changed), list(changed)
     while frontier:
         for importer in importers.get(frontier.pop(), ()):
@@ -299,6 +353,14 @@ class SlotProblem(Exception):
 
 def verified(slot: str, key: str) -> tuple[str, dict[str, Any]]:
     """The current generation's cache directory and manifest, after checking everything."""
+    cache_dir, manifest = opened(slot, key)
+    check_files(cache_dir, manifest)
+    return cache_dir, manifest
+
+
+def opened(slot: str, key: str) -> tuple[str, dict[str, Any]]:
+    """The current generation's cache directory and manifest, the manifest checked; the files
+    are checked by `check_files` (`SlotCheck` does it while mypy loads them)."""
     from mypy.version import __version__
 
     current = os.path.join(slot, "current")
@@ -320,10 +382,39 @@ def verified(slot: str, key: str) -> tuple[str, dict[str, Any]]:
         raise SlotProblem("it has no fine-grained dependency edges (a daemon loading it would miss errors)")
     if not manifest.get("modules"):
         raise SlotProblem("it holds no modules")
-    cache_dir = os.path.join(generation, "cache")
-    if _file_hashes(cache_dir) != manifest.get("files"):
+    return os.path.join(generation, "cache"), manifest
+
+
+def check_files(cache_dir: str, manifest: dict[str, Any]) -> None:
+    try:
+        hashes = _file_hashes(cache_dir)
+    except OSError as e:
+        raise SlotProblem(f"it cannot be read ({e})") from None
+    if hashes != manifest.get("files"):
         raise SlotProblem("its files do not match their checksums (corrupt, partial or changed)")
-    return cache_dir, manifest
+
+
+class SlotCheck:
+    """A slot's checksums, verified on a thread of their own while mypy loads the slot: reading
+    and hashing release the GIL, so on a second core this costs the start nothing. Nothing
+    loaded is used before `problem()` says the files were the ones written; if they were not,
+    the load is thrown away and the build goes cold."""
+
+    def __init__(self, cache_dir: str, manifest: dict[str, Any]) -> None:
+        self._problem: str | None = None
+        self._thread = threading.Thread(target=self._check, args=(cache_dir, manifest), name="slot-check", daemon=True)
+        self._thread.start()
+
+    def _check(self, cache_dir: str, manifest: dict[str, Any]) -> None:
+        try:
+            check_files(cache_dir, manifest)
+        except SlotProblem as e:
+            self._problem = str(e)
+
+    def problem(self) -> str | None:
+        """Waits for the check: None when every file matched its checksum."""
+        self._thread.join()
+        return self._problem
 
 
 def claim(root: str, directory: str, slot: str) -> Any:
@@ -454,6 +545,7 @@ def write(spec: dict[str, Any]) -> dict[str, Any]:
         if not edges:
             return {"written": False, "reason": "mypy wrote no fine-grained dependency edges"}
         files = _file_hashes(os.path.join(staging, "cache"))
+        inputs = build_inputs(result.graph)
         manifest = {
             "format": FORMAT,
             "key": key,
@@ -470,7 +562,9 @@ def write(spec: dict[str, Any]) -> dict[str, Any]:
             "modules_with_errors": sum(1 for s in result.graph.values() if s.error_lines),
             # What the build read, so that a loader can tell positively that nothing changed, and
             # everything it looked at, for the daemon to watch before a load looks at it again.
-            "sources": source_digests(result.graph),
+            "sources": inputs[0],
+            "settled": inputs[1],
+            "build_sources": len(sources),
             "graph": module_graph(result.graph),
             "evidence": (fscache.record(), evidence.everything())[1],
             "dependency_edges": edges,

@@ -267,22 +267,13 @@ def install(
                 sources[here] = digest
             else:
                 sources[path] = digest  # unmatched here: "nothing changed" cannot be claimed
-        # The module graph with this checkout's paths, and the size and mtime each file has
-        # here when its content is the producer's (a fresh clone's mtimes are its own).
+        # The module graph with this checkout's paths. No file's stat is evidence here (`settled`
+        # is the producer's): the loader reads every file once.
         graph = {}
         for module, entry in (manifest.get("graph") or {}).items():
             here = _translated(str(entry.get("path")), producer, directory, typeshed) if isinstance(entry, dict) else None
-            if here is None:
-                continue
-            entry = dict(entry, path=here)
-            digest = slots.file_digest(here)
-            if digest is not None and digest == sources.get(here):
-                try:
-                    st = os.stat(here)
-                    entry.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
-                except OSError:
-                    pass
-            graph[module] = entry
+            if here is not None:
+                graph[module] = dict(entry, path=here)
         evidence = manifest.get("evidence") or {}
         manifest.update(
             key=key,
@@ -290,6 +281,7 @@ def install(
             graph=graph,
             producer=f"{manifest.get('producer')}; pulled from the remote cache (commit {remote_manifest.get('commit')})",
             sources=sources,
+            settled={},
             evidence={
                 kind: sorted({t for t in (_translated(p, producer, directory, typeshed) for p in evidence.get(kind, [])) if t})
                 for kind in ("files", "directories")
