@@ -153,6 +153,16 @@ import Testing
         #expect(PathName.normalize("a/./b//c/../d/", relativeTo: "/r") == "/r/a/b/d")
         #expect(PathName.normalize("/../x") == "/x")
         #expect(PathName.normalize("../x") == "../x")
+        // Paths that are already normal come back as they are; every other one is rebuilt.
+        for path in ["/", "/a", "/a/b.py", "/a/.b/..c/...", "/a/b-stubs/__init__.pyi", "/é/ß"] {
+            #expect(PathName.isNormalAbsolute(path), "\(path)")
+            #expect(PathName.normalize(path, relativeTo: "/r") == path)
+        }
+        for (path, normal) in [("//", "/"), ("/a/", "/a"), ("/a//b", "/a/b"), ("/a/./b", "/a/b"), ("/a/../b", "/b"),
+                               ("/.", "/"), ("/..", "/"), ("/a/.", "/a"), ("/a/..", "/"), ("a/b", "/r/a/b"), ("", "/r")] {
+            #expect(!PathName.isNormalAbsolute(path), "\(path)")
+            #expect(PathName.normalize(path, relativeTo: "/r") == normal, "\(path)")
+        }
         #expect(PathName.isUnder("/r/a", "/r") && PathName.isUnder("/r", "/r") && !PathName.isUnder("/ra", "/r"))
         #expect(PathName.parent("/a") == "/" && PathName.parent("/a/b") == "/a")
     }
