@@ -108,7 +108,18 @@ final class FileTracking {
     /// Applies the graph, search paths and evidence of an engine reply, and watches what they add.
     @discardableResult
     func apply(_ outcome: RequestOutcome) -> Recorded {
-        let unwatched = uncovered(files: outcome.evidence.files, directories: outcome.evidence.directories)
+        let recorded = Recorded(unwatchedWhileChecking: unwatchedWhileChecking(outcome))
+        record(outcome)
+        return recorded
+    }
+
+    /// The paths a reply's answer rests on that have no live watch now (before `record` watches them).
+    func unwatchedWhileChecking(_ outcome: RequestOutcome) -> [String] {
+        uncovered(files: outcome.evidence.files, directories: outcome.evidence.directories)
+    }
+
+    /// The graph, search paths and evidence of an engine reply, kept, and what they add watched.
+    func record(_ outcome: RequestOutcome) {
         var changedWatchSet = false
         if let changes = outcome.graph {
             var delta = ModuleGraph.Delta()
@@ -136,7 +147,6 @@ final class FileTracking {
             rewatchFiles()
         }
         if changedWatchSet { rewatch() }
-        return Recorded(unwatchedWhileChecking: unwatched)
     }
 
     /// The directories a `check` or `run` names are watched recursively, so that a file created

@@ -180,7 +180,9 @@ final class Workspace {
             return
         }
         modulesInGraph = outcome.modules
-        let recorded = files?.apply(outcome)
+        // What the answer rests on is judged by the watches live while mypy looked; the reply's
+        // graph and evidence are recorded (and watched) once the answer is on its way.
+        let unwatched = files?.unwatchedWhileChecking(outcome) ?? []
         let wasUpdate = job.buildsState && outcome.succeeded && !job.isWarmUp && schedule.lastBuild != nil
         if job.buildsState || job.command == "recheck" {
             lastCheckSeconds = outcome.seconds
@@ -194,7 +196,6 @@ final class Workspace {
         }
         let response = withMetadata(outcome.response)
         // Everything the answer rests on was watched while mypy looked at it, or it is not kept.
-        let unwatched = recorded?.unwatchedWhileChecking ?? []
         if !unwatched.isEmpty {
             log.debug("The answer rests on files that were not watched while mypy read them; checking once more",
                       fields: ["UNWATCHED": "\(unwatched.count)", "FIRST": unwatched[0]])
@@ -207,9 +208,12 @@ final class Workspace {
         }
         let decision = schedule.finished(job, succeeded: outcome.succeeded, response: response,
                                          evidenceComplete: files != nil && unwatched.isEmpty)
+        answer(job, response)
+        // Nothing runs between the answer and this (one event-loop callback): no file event or
+        // request is looked at before the graph and the watches are up to date.
+        files?.record(outcome)
         if decision.everythingChecked { files?.checkedEverything() }
         if job.buildsState, outcome.succeeded { files?.noteBuild(command: job.command, data: job.data) }
-        answer(job, response)
         if job.buildsState, !job.isWarmUp, let memory = ProcessMemory(pid: engine.pid), memory.rssMiB > memoryLimitMiB {
             replaceEngine(.recycled("it uses \(Int(memory.rssMiB)) MiB, over the limit of \(Int(memoryLimitMiB)) MiB (\(DaemonConfiguration.memoryLimitVariable))"))
             return

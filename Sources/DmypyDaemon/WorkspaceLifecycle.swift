@@ -109,10 +109,12 @@ extension Workspace {
                 return
             }
             metadata = start.metadata
-            files?.setEngineFiles(start)
             cacheEngineStarted(start.cache)
             state = .ready(engine)
+            // The starter hears first; the watches go up in this same callback, before any request
+            // reaches the engine (a warm start's evidence is watched before the load reads it).
             reportFirstStart(start)
+            files?.setEngineFiles(start)
             pump()
         case .reply(.options(let changed, let reason)):
             if changed {
