@@ -146,8 +146,8 @@ static void *sd_symbol(const char *name) {
     } while (0)
 
 /* Without the variable systemd sets, each of these returns 0 without doing anything (their man
- * pages): answered here, so that a daemon started outside systemd never maps libsystemd (about
- * 8 ms of a start on the path to the first answer). */
+ * pages): answered here, so that a daemon started outside systemd never maps libsystemd and its
+ * six libraries (0.6-1.3 ms of dlopen, measured, on the path to the first answer). */
 int cs_sd_listen_fds(int unset_environment) {
     if (!getenv("LISTEN_FDS")) return 0;
     SD_CALL(sd_listen_fds, unset_environment);
