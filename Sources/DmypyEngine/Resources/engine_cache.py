@@ -137,9 +137,8 @@ def stat_key(st: os.stat_result) -> list[int]:
 def build_inputs(graph: dict[str, Any]) -> tuple[dict[str, str | None], dict[str, list[int]]]:
     """What a build's cache holds the analysis of, file by file (typeshed's included), by
     absolute path: mypy's digest of the content the build parsed, or of the content its cache's
-    meta was written from when mypy trusted that meta (matching size and mtime) instead. And for
-    each file that has that content now and is settled, its stat: while a file's stat is the same,
-    so is its content (every write moves its ctime), so a loader need not read it (`unchanged`).
+    meta was written from when mypy trusted that meta (matching size and mtime) instead. And the
+    stat of each file that has that content now, settled (`unchanged`).
 
     Digests are never taken from the files after the build: a file edited while mypy built (or,
     same size within the same second, before it trusted an older meta) would be recorded with
@@ -147,31 +146,32 @@ def build_inputs(graph: dict[str, Any]) -> tuple[dict[str, str | None], dict[str
     digests: dict[str, str | None] = {}
     settled: dict[str, list[int]] = {}
     for state in graph.values():
-        if not state.path:
-            continue
-        path = os.path.abspath(state.path)
-        digest = state.source_hash or state.meta_source_hash
-        digests[path] = digest
-        seen = time.time_ns()
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if digest is not None and max(st.st_mtime_ns, st.st_ctime_ns) < seen - SETTLED_NS and source_digest(path) == digest:
-            settled[path] = stat_key(st)
+        if state.path:
+            path = os.path.abspath(state.path)
+            digests[path] = state.source_hash or state.meta_source_hash
+            unchanged(path, digests[path], settled)
     return digests, settled
 
 
-def unchanged(path: str, digest: Any, settled: Any) -> bool:
-    """Positive evidence that a file has the content a build read: the stat it had when it was
-    seen with that content, settled, or else that content's digest."""
+def unchanged(path: str, digest: Any, settled: dict[str, Any]) -> bool:
+    """Positive evidence that a file has the content whose digest is `digest`: the stat in
+    `settled` it had when it was seen with that content, or else that content read now. A file
+    read and found equal whose last change is `SETTLED_NS` older than its stat gets that stat in
+    `settled`: while its stat stays the same, so does its content (every write moves the ctime),
+    and the next look at it need not read it."""
+    seen = time.time_ns()
     try:
         st = os.stat(path)
     except OSError:
         return False
-    if isinstance(settled, list) and stat_key(st) == settled:
+    key = stat_key(st)
+    if settled.get(path) == key:
         return True
-    return isinstance(digest, str) and source_digest(path) == digest
+    if not isinstance(digest, str) or source_digest(path) != digest:
+        return False
+    if max(st.st_mtime_ns, st.st_ctime_ns) < seen - SETTLED_NS:
+        settled[path] = key
+    return True
 
 
 def inputs_unchanged(graph: dict[str, Any], manifest: dict[str, Any]) -> bool:
@@ -180,7 +180,7 @@ def inputs_unchanged(graph: dict[str, Any], manifest: dict[str, Any]) -> bool:
     if not isinstance(digests, dict) or not isinstance(settled, dict):
         return False
     paths = {os.path.abspath(state.path) for state in graph.values() if state.path}
-    return paths == digests.keys() and all(unchanged(path, digests[path], settled.get(path)) for path in paths)
+    return paths == digests.keys() and all(unchanged(path, digests[path], settled) for path in paths)
 
 
 def module_graph(graph: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -218,7 +218,7 @@ def stale_share(manifest: dict[str, Any]) -> tuple[int, int] | None:
         path = str(entry.get("path"))
         for dep in entry.get("imports") or ():
             importers.setdefault(str(dep), set()).add(module)
-        if not unchanged(path, sources.get(path), settled.get(path)):
+        if not unchanged(path, sources.get(path), settled):  # what it reads is then only stat'ed by the loader
             changed.add(module)  # edited or gone
     stale, frontier = set(changed), list(changed)
     while frontier:

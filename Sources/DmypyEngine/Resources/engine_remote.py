@@ -268,7 +268,7 @@ def install(
             else:
                 sources[path] = digest  # unmatched here: "nothing changed" cannot be claimed
         # The module graph with this checkout's paths. No file's stat is evidence here (`settled`
-        # is the producer's): the loader reads every file once.
+        # is the producer's): the loader reads each file, and stats it from then on once settled.
         graph = {}
         for module, entry in (manifest.get("graph") or {}).items():
             here = _translated(str(entry.get("path")), producer, directory, typeshed) if isinstance(entry, dict) else None
