@@ -102,11 +102,7 @@ import Testing
         try Harness.write(setup.dir, "pkg/core.py", "def value() -> str:\n    return 'v'\n\n\ndef name() -> str:\n    return 'x'\n")  // a signature, with dependents
         try FileManager.default.removeItem(at: setup.dir.appendingPathComponent("pkg/gone.py"))        // a deleted module
         try Harness.write(setup.dir, "pkg/new.py", "from pkg.core import name\n\nq: bytes = name()\n")   // a new module
-        let file = setup.dir.appendingPathComponent("pkg/uses.py")
-        let before = try FileManager.default.attributesOfItem(atPath: file.path)
-        try Harness.write(setup.dir, "pkg/uses.py", "from pkg.core import value, name\n\nx: int = value()\ny: str = name()\n")
-        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
-        #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int == before[.size] as? Int)
+        try Harness.writeSameSizeKeepingMtime(setup.dir, "pkg/uses.py", "from pkg.core import value, name\n\nx: int = value()\ny: str = name()\n")
 
         let warm = try setup.dmypy(["run", "--"] + Self.flags)
         try Harness.expectSameAsFreshMypy(warm, Self.flags, in: setup.dir, "first answer after a warm start")
@@ -126,11 +122,7 @@ import Testing
         #expect(try setup.dmypy(["run", "--"] + Self.flags).status == 1)
         try expectWarm(setup)
 
-        let file = setup.dir.appendingPathComponent("pkg/leaf.py")
-        let before = try FileManager.default.attributesOfItem(atPath: file.path)
-        try Harness.write(setup.dir, "pkg/leaf.py", "def ok(n: int) -> str:\n    return n\n")   // a new error, same size
-        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
-        #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int == before[.size] as? Int)
+        try Harness.writeSameSizeKeepingMtime(setup.dir, "pkg/leaf.py", "def ok(n: int) -> str:\n    return n\n")   // a new error
         try Harness.expectSameAsFreshMypy(try setup.dmypy(["check", "pkg"]), Self.flags, in: setup.dir, "the edit, while up")
         try setup.waitForCacheWrite()   // the refresh after the edit
         #expect(try setup.dmypy(["stop"]).status == 0)

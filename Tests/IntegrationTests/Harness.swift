@@ -52,6 +52,18 @@ enum Harness {
         try content.write(to: project.appendingPathComponent(name), atomically: false, encoding: .utf8)
     }
 
+    /// Rewrites `name` with content of the same size and puts its mtime back: an edit that mypy's
+    /// check of size and whole-second mtime cannot see.
+    static func writeSameSizeKeepingMtime(_ project: URL, _ name: String, _ content: String,
+                                          sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let path = project.appendingPathComponent(name).path
+        let before = try FileManager.default.attributesOfItem(atPath: path)
+        try write(project, name, content)
+        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: path)
+        let after = try FileManager.default.attributesOfItem(atPath: path)
+        #expect(after[.size] as? Int == before[.size] as? Int, "\(name): not the same size", sourceLocation: sourceLocation)
+    }
+
     static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["DMYPY_PYTHON"] = python

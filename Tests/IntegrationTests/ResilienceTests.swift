@@ -24,10 +24,7 @@ import Testing
         for i in 0..<(limit / 2 + 1000) {
             FileManager.default.createFile(atPath: dir.appendingPathComponent("junk_\(i).txt").path, contents: Data("x".utf8))
         }
-        let file = dir.appendingPathComponent("b.py")
-        let before = try FileManager.default.attributesOfItem(atPath: file.path)
-        try Harness.write(dir, "b.py", "def f() -> int:\n    return 1234\n")   // same size
-        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
+        try Harness.writeSameSizeKeepingMtime(dir, "b.py", "def f() -> int:\n    return 1234\n")
         #expect(kill(daemon, SIGCONT) == 0)
 
         let ours = try Harness.dmypy(.ours, ["check", "a.py", "b.py"], in: dir)
@@ -173,12 +170,9 @@ import Testing
         }
         #expect(Int(fields["engine_recycles"] ?? "") ?? 0 >= 1, "\(fields)")
         // The new engine sees a same-size edit made within the same second too.
-        let file = dir.appendingPathComponent("b.py")
         try Harness.write(dir, "b.py", "def f() -> str:\n    return 'hi'\n")
         try checkMatchesFreshMypy("before the same-size edit")
-        let before = try FileManager.default.attributesOfItem(atPath: file.path)
-        try Harness.write(dir, "b.py", "def f() -> int:\n    return 1234\n")
-        try FileManager.default.setAttributes([.modificationDate: before[.modificationDate]!], ofItemAtPath: file.path)
+        try Harness.writeSameSizeKeepingMtime(dir, "b.py", "def f() -> int:\n    return 1234\n")
         try checkMatchesFreshMypy("same-size edit after the swap")
         #expect(try Harness.verboseStatus(dir)["engine_restarts"] == "0")
     }
