@@ -39,7 +39,8 @@ let package = Package(
             name: "DmypyEngine",
             dependencies: ["DmypySystem", "DmypyWire"],
             resources: [.embedInCode("Resources/engine_adapter.py"), .embedInCode("Resources/engine_cache.py"),
-                        .embedInCode("Resources/engine_fastpath.py"), .embedInCode("Resources/engine_remote.py")]
+                        .embedInCode("Resources/engine_fastpath.py"), .embedInCode("Resources/engine_update.py"),
+                        .embedInCode("Resources/engine_remote.py")]
         ),
         .target(name: "DmypyWatch", dependencies: ["DmypySystem"]),
         .target(

@@ -21,7 +21,8 @@ public enum EngineAdapter {
     /// it holds what it imports.
     static var files: [(name: String, text: [UInt8])] {
         [(cacheModuleFile, cacheSource), (fastPathModuleFile, PackageResources.engine_fastpath_py),
-         (remoteModuleFile, PackageResources.engine_remote_py), (adapterFile, source)]
+         (updateModuleFile, PackageResources.engine_update_py), (remoteModuleFile, PackageResources.engine_remote_py),
+         (adapterFile, source)]
     }
 
     /// Writes the adapter and the modules it imports into `directory` (a private directory of
@@ -43,6 +44,9 @@ public enum EngineAdapter {
 
     /// The fast-path module (`engine_fastpath.py`), imported by the adapter.
     public static let fastPathModuleFile = "dmypy_engine_fastpath.py"
+
+    /// mypy's fine-grained update driver as the fast path runs it (`engine_update.py`).
+    public static let updateModuleFile = "dmypy_engine_update.py"
 
     /// The remote-cache module (`engine_remote.py`): imported by the adapter at a start without a
     /// local slot, and run on its own by `dmypy cache push/pull/status`.

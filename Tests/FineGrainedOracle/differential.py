@@ -1,10 +1,12 @@
 """In-process: two adapter Engines (fast path on / off) on copies of one project, same edits."""
 import os, sys, random, shutil, time, re, json
-sys.path.insert(0, "/work/wt16/Sources/DmypyEngine/Resources")
+RESOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Sources", "DmypyEngine", "Resources")
+sys.path.insert(0, RESOURCES)
 import importlib.util
-spec = importlib.util.spec_from_file_location("adapter", "/work/wt16/Sources/DmypyEngine/Resources/engine_adapter.py")
-import engine_fastpath
+spec = importlib.util.spec_from_file_location("adapter", os.path.join(RESOURCES, "engine_adapter.py"))
+import engine_fastpath, engine_update
 sys.modules["dmypy_engine_fastpath"] = engine_fastpath
+sys.modules["dmypy_engine_update"] = engine_update
 import engine_cache; sys.modules["dmypy_engine_cache"] = engine_cache
 adapter = importlib.util.module_from_spec(spec); spec.loader.exec_module(adapter)
 

@@ -131,8 +131,9 @@ RUNNER = r'''
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
 import importlib.util
-import engine_fastpath, engine_cache
+import engine_fastpath, engine_cache, engine_update
 sys.modules["dmypy_engine_fastpath"] = engine_fastpath
+sys.modules["dmypy_engine_update"] = engine_update
 sys.modules["dmypy_engine_cache"] = engine_cache
 spec = importlib.util.spec_from_file_location("adapter", os.path.join(sys.argv[1], "engine_adapter.py"))
 adapter = importlib.util.module_from_spec(spec); spec.loader.exec_module(adapter)

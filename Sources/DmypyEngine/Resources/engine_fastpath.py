@@ -12,7 +12,8 @@ and whether that list is complete (a reliable watcher, no lost events, every fil
 at under a watch). With a complete list, this module:
 
 1. hashes only those files (`FileSystemWatcher.update_changed`) and hands mypy exactly the
-   modules whose content changed (`FineGrainedBuildManager.update`), with the request's sources
+   modules whose content changed (`FineGrainedBuildManager.update`, driven step by step as
+   `engine_update.py` follows it), with the request's sources
    as the last identical request computed them;
 2. gives `update` an empty `previous_targets_with_errors`, so that it checks only the changed
    modules and the targets their change triggers, and carries forward the previous errors of
@@ -370,8 +371,10 @@ def uncarriable(fgm: Any) -> str | None:
 
 def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]], followed: bool) -> list[str]:
     """`fgm.update(changed)`, re-checking only what it triggers, the other errors carried forward."""
-    from mypy.server.update import propagate_changes_using_dependencies, sort_messages_preserving_file_order
+    from mypy.server.update import sort_messages_preserving_file_order
     from mypy.util import module_prefix
+
+    import dmypy_engine_update as driver  # mypy's driver, without its merges that change nothing
 
     manager = fgm.manager
     graph = fgm.graph
@@ -386,7 +389,7 @@ def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]],
                 by_target.setdefault(info.target, []).append((file, info))
 
     fgm.previous_targets_with_errors = set()
-    messages = fgm.update(changed, [], followed=followed)
+    messages = driver.update(fgm, changed, [], followed)
     if fgm.blocking_error is not None:
         # mypy's answer; its next update re-checks every error target, as it would have.
         fgm.previous_targets_with_errors |= previous_targets
@@ -433,7 +436,7 @@ def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]],
                 recheck |= pending.pop(module)
         if not recheck:
             break
-        remaining = propagate_changes_using_dependencies(
+        remaining = driver.propagate(
             manager, graph, fgm.deps, set(), set(), recheck, fgm.processed_targets
         )
         if remaining:
