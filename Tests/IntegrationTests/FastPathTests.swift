@@ -89,6 +89,32 @@ import Testing
         ])
     }
 
+    /// A module created in, then deleted from, the checked directory, and one created in a package
+    /// whose importer named it before it existed (`pkg.extra` after `import pkg`: a failed lookup
+    /// with no dependency, so only re-checking that importer's error removes it): each on the fast
+    /// path, and byte-identical to mypy's dmypy, which crawls for them and re-checks every error.
+    @Test func modulesCreatedAndDeletedAreAnsweredOnTheFastPathAsMypysDmypyDoes() throws {
+        let project = [
+            "core.py": "def value() -> int:\n    return 1\n",
+            "c.py": "y: int = ''\n",
+            "pkg/__init__.py": "",
+            "pkg/user.py": "import pkg\nx: int = pkg.extra.value()\n",
+        ]
+        let check = SideBySide.Step.dmypy(["check", "."])
+        let modules = SideBySide.Step.inspectOurs { dir in
+            let fields = try Harness.verboseStatus(dir)
+            #expect(fields["fast_path_last"] == "taken: known changes; mypy's walk for the new or removed modules", "\(fields)")
+        }
+        try SideBySide.run(project, [
+            .dmypy(["start"]), check, check,
+            .write("new.py", "import core\nz: str = core.value()\n"), check, modules,
+            .write("new.py", "import core\nz: str = core.value()\nw: bytes = core.value()\n"), check,
+            .remove("new.py"), check, modules,
+            .write("pkg/extra.py", "def value() -> int:\n    return 1\n"), check, modules,
+            .dmypy(["stop"]),
+        ])
+    }
+
     /// `x: a.A` with no `A` in `a`: mypy records no dependency for the failed lookup, so adding
     /// `A` triggers nothing, and the error may not be carried (the oracle's testAliasFineAdded).
     @Test func anErrorOfAFailedLookupGoesWhenTheNameIsAdded() throws {

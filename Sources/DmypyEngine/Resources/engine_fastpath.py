@@ -28,9 +28,17 @@ at under a watch). With a complete list, this module:
    mypy's own `Errors` gives mypy's answer; the order is mypy's
    (`sort_messages_preserving_file_order` on the previous messages).
 
+A module created among the request's sources (a new `.py` the crawl now lists) or deleted (one
+nothing imports) is handed to the update as added or removed (`module_set_change`): the sources
+are listed again, and the importers of its packages have their error targets checked again (a
+module may name `pkg.new` after a bare `import pkg`, a failed lookup mypy records no dependency
+for). mypy's walk then does its bookkeeping (below).
+
 Anything else takes mypy's full path, unchanged (`Server.run_command`). In particular:
-  - a file mypy does not know appeared or went (a new module, `__init__.py` added or removed,
-    a rename, a new stub, a directory), a module file was removed, a configuration file changed;
+  - a file mypy does not know appeared or went that is not such a module (`__init__.py` added
+    or removed, a rename, a new stub, a `.py` beside a stub or package of its name, a module
+    another module imports or tried to import, a new root of the sources, a directory), a
+    configuration file changed;
   - the change set is not known exactly (the daemon said so: lost events, watcher fallback, a file
     the answer rests on that was not watched; or nothing is known yet in this engine);
   - a blocking error before the update (`blocking_error`, `stale`), errors taken from a cache
@@ -62,6 +70,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 ENABLED_VARIABLE = "DMYPY_FAST_PATH"
@@ -170,44 +179,52 @@ class FastPath:
             raise NotFast("mypy's version differs (mypy asks for a restart)")
         if fgm.blocking_error is not None or fgm.stale:
             raise NotFast("a blocking error is pending")
-        candidates = self.classify(engine, fgm)
+        reported = self.classify(engine, fgm)
         watched = server.fswatcher.dump_file_data()
-        for _, path in candidates:
+        for _, path in reported.edited + reported.gone:
             if path not in watched:
                 raise NotFast(f"a file mypy does not watch changed: {path}")
         carry_problem = uncarriable(fgm)
         if carry_problem is not None:
             raise NotFast(carry_problem)
         sources = self.request_sources(server, command, data, key)
+        added: list[tuple[str, str]] = []
+        if reported.appeared or reported.gone:
+            sources, added = self.module_set_change(server, fgm, command, data, key, reported)
 
         # From here on mypy's state changes: no plain NotFast any more.
         t0 = time.time()
         watcher = server.fswatcher
-        changed_paths = watcher.update_changed([], [path for _, path in candidates])
-        changed = [(module, path) for module, path in candidates if path in changed_paths]
+        changed_paths = watcher.update_changed([], [path for _, path in reported.edited + reported.gone + added])
+        changed = [(module, path) for module, path in reported.edited if path in changed_paths] + added
+        removed = reported.gone
         followed = server.following_imports()
         t1 = time.time()
         touched: set[str] = set()
-        if not changed:
+        if not changed and not removed:
             messages = fgm.previous_messages
             fgm.changed_modules = []
         else:
             graph = fgm.graph
             modules_before = set(graph)
             imports_before = {m: imports_of(graph[m]) for m, _ in changed if m in graph}
-            messages = update_keeping_errors(engine, fgm, changed, followed)
-            touched = set(fgm.updated_modules) | {module for module, _ in changed}
+            messages = update_keeping_errors(engine, fgm, changed, removed, followed)
+            touched = set(fgm.updated_modules) | {module for module, _ in changed + removed}
             if set(graph) != modules_before or any(
                 m not in graph or imports_of(graph[m]) != imports for m, imports in imports_before.items()
             ):
-                # New modules, or imports that changed: mypy's walk does the bookkeeping this
-                # needs (it finds nothing changed on disk; our messages are its previous ones).
+                # New or removed modules, or imports that changed: mypy's walk does the
+                # bookkeeping this needs (`fix_module_deps`, suppressed submodules, unreachable
+                # modules); it finds nothing changed on disk, and our messages are its previous ones.
                 new_paths = [s.path for s in graph.values() if s.path and s.id not in modules_before]
                 server.update_sources([_source(p) for p in new_paths])
                 watcher.update_changed([], new_paths)
+                if not followed:
+                    server.previous_sources = sources  # else its walk removes the removed modules again
                 self.last_key = key
                 self.known = set()
-                return server.run_command(command, data), "known changes; mypy's walk for the changed imports"
+                how = "new or removed modules" if set(graph) != modules_before else "changed imports"
+                return server.run_command(command, data), f"known changes; mypy's walk for the {how}"
         t2 = time.time()
         fgm.manager.add_stats(find_changes_time=t1 - t0, fg_update_time=t2 - t1, files_changed=len(changed))
         if not followed:
@@ -224,28 +241,82 @@ class FastPath:
         self.graph_touched = touched
         return response, "the changed files were known"
 
-    def classify(self, engine: Any, fgm: Any) -> list[tuple[str, str]]:
-        """The modules whose files the daemon reported, or NotFast for a change mypy must crawl for."""
+    def classify(self, engine: Any, fgm: Any) -> Reported:
+        """What the files the daemon reported are to mypy, or NotFast for a change mypy must crawl for."""
         assert self.known is not None
         configs = set(engine_config_files(engine))
-        candidates: list[tuple[str, str]] = []
+        reported = Reported([], [], [])
         for path in sorted(self.known):
+            name = os.path.basename(path)
             found = self.module_of(fgm.graph, path)
             if found is not None:
-                if not os.path.isfile(path):
-                    raise NotFast(f"a module's file went: {path}")
-                candidates.append(found)
+                if os.path.isfile(path):
+                    reported.edited.append(found)
+                elif name.startswith("__init__.") or os.path.lexists(path):
+                    raise NotFast(f"a package's __init__ went, or a module's file is no file now: {path}")
+                else:
+                    reported.gone.append(found)
                 continue
-            name = os.path.basename(path)
             if path in configs:
                 raise NotFast(f"a configuration file changed: {path}")
             if os.path.isdir(path) or not os.path.lexists(path) and "." not in name:
                 raise NotFast(f"a directory appeared or went: {path}")
+            if name.endswith(".py") and not name.startswith("__init__.") and name.count(".") == 1 and os.path.isfile(path):
+                reported.appeared.append(path)
+                continue
             if name.endswith((".py", ".pyi", ".pth")) or name == "py.typed" or "." not in name:
                 raise NotFast(f"a file mypy does not know appeared or went: {path}")
             # Anything else in a watched directory (which the daemon does not even report) is
             # nothing mypy reads.
-        return candidates
+        return reported
+
+    def module_set_change(
+        self, server: Any, fgm: Any, command: str, data: dict[str, Any], key: str, reported: Reported
+    ) -> tuple[list[Any], list[tuple[str, str]]]:
+        """The request's sources listed again, and the modules that files which appeared add to
+        them; or NotFast unless the sources not in the graph are exactly those files, the others
+        are the graph's modules at the graph's paths (none of those whose files went), and no
+        module of the build looked for any module that appears or goes.
+
+        That is the case of a module created in, or deleted from, the project's packages: mypy's
+        own path would add it as a new source (or remove it) and re-check every error target.
+        Anything a module looked for by name first is left to mypy's path: a suppressed import
+        that a new file satisfies (mypy's `find_added_suppressed`), an import of a module that
+        went (its importers' imports must fail), a new `.py` beside a stub or package of its
+        name, a new root of the sources (the search paths change)."""
+        from mypy.modulefinder import compute_search_paths
+
+        self.sources.pop(key, None)
+        after = self.request_sources(server, command, data, key)
+        graph = fgm.graph
+        gone = {module for module, _ in reported.gone}
+        added: list[tuple[str, str]] = []
+        for source in after:
+            state = graph.get(source.module)
+            if state is None:
+                added.append((source.module, source.path))
+            elif source.module in gone or not state.path or os.path.abspath(state.path) != os.path.abspath(source.path):
+                raise NotFast(f"a source's module or path changed: {source.path}")
+        if sorted(os.path.abspath(path) for _, path in added) != sorted(reported.appeared):
+            raise NotFast("the files that appeared are not exactly the new sources")
+        looked_for: set[str] = set()
+        for module, state in graph.items():
+            if module not in gone:
+                looked_for.update(state.dependencies)
+                looked_for.update(state.suppressed)
+        for module, path in added:
+            stem = os.path.splitext(path)[0]
+            if module in graph or module in looked_for:
+                raise NotFast(f"a module of the build looked for the new module {module}")
+            if os.path.lexists(stem + ".pyi") or os.path.isdir(stem):
+                raise NotFast(f"a stub or package of the new module's name exists: {path}")
+        for module in gone:
+            if module in looked_for:
+                raise NotFast(f"a module of the build imports {module}, whose file went")
+        manager = fgm.manager
+        if search_path_dirs(compute_search_paths(after, manager.options, manager.data_dir)) != search_path_dirs(manager.search_paths):
+            raise NotFast("the new sources change mypy's search paths")
+        return after, added
 
     def module_of(self, graph: dict[str, Any], path: str) -> tuple[str, str] | None:
         """The module of the graph whose file is `path` (absolute), and its path as mypy spells
@@ -296,6 +367,20 @@ class FastPath:
             sys.stdout, sys.stderr = saved
         self.sources[key] = list(sources)
         return list(sources)
+
+
+@dataclass
+class Reported:
+    """The paths the daemon reported, as mypy's graph knows them."""
+
+    edited: list[tuple[str, str]]  # modules of the graph whose file is there (changed or not)
+    gone: list[tuple[str, str]]  # modules of the graph whose file went
+    appeared: list[str]  # new `.py` files (absolute) of no module of the graph
+
+
+def search_path_dirs(paths: Any) -> tuple[tuple[str, ...], ...]:
+    """mypy's `SearchPaths` as a value that compares (the class has no equality)."""
+    return tuple(tuple(group) for group in (paths.python_path, paths.mypy_path, paths.package_path, paths.typeshed_path))
 
 
 def _source(path: str) -> Any:
@@ -369,8 +454,10 @@ def uncarriable(fgm: Any) -> str | None:
     return None
 
 
-def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]], followed: bool) -> list[str]:
-    """`fgm.update(changed)`, re-checking only what it triggers, the other errors carried forward."""
+def update_keeping_errors(
+    engine: Any, fgm: Any, changed: list[tuple[str, str]], removed: list[tuple[str, str]], followed: bool
+) -> list[str]:
+    """`fgm.update(changed, removed)`, re-checking only what it triggers, the other errors carried forward."""
     from mypy.server.update import sort_messages_preserving_file_order
     from mypy.util import module_prefix
 
@@ -388,8 +475,17 @@ def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]],
             if info.target:
                 by_target.setdefault(info.target, []).append((file, info))
 
+    # Each error target's module, from the graph before the update (a removed module's targets
+    # are its own, and go with it: mypy's update drops every error and re-checks none of them).
+    owners = {target: module_prefix(graph, target) for target in previous_targets}
+    # A module that appears or goes can be named through its packages without an import of its
+    # own (`pkg.new` after `import pkg`): a failed lookup, which mypy records no dependency for.
+    # Its packages count as touched, so their importers' errors are checked again.
+    appearing_or_going = [m for m, _ in changed if m not in graph] + [m for m, _ in removed]
+    packages = {m.rsplit(".", i)[0] for m in appearing_or_going for i in range(1, m.count(".") + 1)}
+
     fgm.previous_targets_with_errors = set()
-    messages = driver.update(fgm, changed, [], followed)
+    messages = driver.update(fgm, changed, removed, followed)
     if fgm.blocking_error is not None:
         # mypy's answer; its next update re-checks every error target, as it would have.
         fgm.previous_targets_with_errors |= previous_targets
@@ -399,9 +495,8 @@ def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]],
     # The previous error targets in modules that still exist and were not checked whole by this
     # update (whose errors are all fresh), by module.
     pending: dict[str, set[str]] = {}
-    for target in previous_targets:
-        module = module_prefix(graph, target)
-        if module is not None and module not in updated:
+    for target, module in owners.items():
+        if module is not None and module not in updated and module in graph:
             pending.setdefault(module, set()).add(target)
 
     def abandon(why: str) -> Abandoned:
@@ -422,7 +517,7 @@ def update_keeping_errors(engine: Any, fgm: Any, changed: list[tuple[str, str]],
     #    imported (builtins is everyone's dependency), so such an error is among these.
     # Re-checking can touch further modules (their targets are re-processed, their triggers
     # fire): repeated until nothing new is touched. Every other error target is carried.
-    touched: set[str] = set()
+    touched: set[str] = set(packages)
     while True:
         for target in fgm.processed_targets:
             module = module_prefix(graph, target)
