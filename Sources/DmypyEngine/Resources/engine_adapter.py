@@ -47,6 +47,8 @@ the real file, which did not change).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import inspect
 import io
 import json
@@ -428,7 +430,8 @@ class Engine:
                 if self.loads_cache_now(command):
                     response, cache_load = self.warm_build(command, data)
                 else:
-                    response = self.fastpath.request(self, command, data)  # or run_command, after apply_pending_fixup
+                    with collector_paused_for_a_cold_build(self.server, command):
+                        response = self.fastpath.request(self, command, data)  # or run_command, after apply_pending_fixup
                     touched = self.fastpath.graph_touched
         except Exception:
             crashed = True
@@ -683,7 +686,9 @@ class Engine:
         finally:
             sys.stdout, sys.stderr = saved
         self.slot, self.manifest, self.pending_fixup = None, {}, set()
-        return self.server.run_command(command, data), {"warm": False, "reason": reason}
+        with collector_paused_for_a_cold_build(self.server, command):
+            response = self.server.run_command(command, data)
+        return response, {"warm": False, "reason": reason}
 
     def graph_changes(self, manager: Any, touched: set[str] | None = None) -> dict[str, Any]:
         """What changed in mypy's module graph and search paths since the last reply. With
@@ -859,6 +864,37 @@ class Engine:
                 self.overlay(message)
             else:
                 self.channel.send({"op": "error", "error": f"unexpected message {op!r}"})
+
+
+@contextlib.contextmanager
+def collector_paused_for_a_cold_build(server: Any, command: str) -> Iterator[None]:
+    """Python's cyclic garbage collector off while a cold build runs, when this command is one.
+
+    mypy's `build` turns the collector off while it parses and loads, and on again, with its
+    generous thresholds, while it type-checks; then ~6 % of a cold build (1.3-1.6 s of 22-27 s
+    on the 2,000-module bench project, 0.3-0.4 s of 6.5-8 s on 600) goes to collections that
+    find next to nothing, since the build's objects live on (17,569 objects were garbage at
+    the end of the 600-module build). Here it stays off for the whole build: `gc.enable` is
+    made a no-op for its duration, as mypy's own calls to it go through the module (mypyc
+    compiles `gc.enable()` as an attribute lookup); afterwards the build's objects are moved to
+    the oldest generation (`gc.freeze()`, `gc.unfreeze()`: mypy's own trick after loading) and
+    the collector is on again. Collections change no result; the cost is memory held a little
+    longer (peak RSS +6 %: 743 MB against 702 MB at 2,000 modules). Only a cold build: fine-grained
+    updates run with the collector on, as in mypy, so that their garbage keeps being collected."""
+    cold = command in ("check", "run", "recheck") and getattr(server, "fine_grained_manager", None) is None
+    if not cold or not gc.isenabled():
+        yield
+        return
+    enable = gc.enable
+    gc.disable()
+    gc.enable = lambda: None
+    try:
+        yield
+    finally:
+        gc.enable = enable
+        gc.freeze()
+        gc.unfreeze()
+        gc.enable()
 
 
 def config_files(options: Any) -> list[str]:
