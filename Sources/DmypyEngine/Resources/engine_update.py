@@ -4,7 +4,8 @@
 `propagate_changes_using_dependencies` → `reprocess_nodes` (mypy 2.4.1, server/update.py) are
 followed here step by step, calling mypy's own compiled pieces for every step that does work
 (`update_module_isolated`, `find_targets_recursive`, `lookup_target`, `strip_target`,
-`semantic_analysis_for_targets`, the type checker, `update_deps`, `merge_asts`, ...). mypy is
+`semantic_analysis_for_targets`, the type checker, `update_deps`, the parts of `merge_asts`,
+...). mypy is
 compiled with mypyc, so its driver calls these natively and no attribute of a module can
 change what it calls: the driver itself has to be ours to change one step.
 
@@ -283,9 +284,6 @@ def reprocess_nodes(
     return new_triggered
 
 
-MERGES = {"walked": 0, "skipped": 0}
-
-
 def merge(file_node: Any, old: Any, new: Any, first: bool) -> None:
     """`merge_asts(file_node, old, file_node, new)`, with the map's identity entries left out.
 
@@ -313,8 +311,6 @@ def merge(file_node: Any, old: Any, new: Any, first: bool) -> None:
         for entry in new.values():
             if isinstance(entry.node, TypeAlias):
                 entry.node._is_recursive = None
-        MERGES["skipped"] += 1
         return
-    MERGES["walked"] += 1
     replace_nodes_in_ast(file_node, changed)
     replace_nodes_in_symbol_table(new, changed)
