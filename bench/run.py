@@ -1036,6 +1036,17 @@ def fmt_ratio(mypy: list[float], ours: list[float]) -> str:
     return f"×{r:.2f} (ours {1.0 / r:.2f}× slower)"
 
 
+def fmt_pairs(mypy: list[float], ours: list[float]) -> str | None:
+    """The reps as pairs (each rep runs both, back to back, alternating which goes first): how
+    many ours won, and the median of ours/mypy over the pairs. On a noisy machine a slow minute
+    hits both sides of a pair, so this moves less than the ratio of the medians."""
+    if not mypy or len(mypy) != len(ours):
+        return None
+    ratios = [o / m for m, o in zip(mypy, ours) if m > 0]
+    won = sum(1 for m, o in zip(mypy, ours) if o < m)
+    return f"ours faster in {won} of {len(ratios)} pairs, median of ours/mypy per pair {statistics.median(ratios):.2f}"
+
+
 def fmt_target(mypy: list[float], ours: list[float], limit: float, text: str) -> str:
     """A target on ours/mypy (medians), e.g. limit 0.10: ours takes at most a tenth of mypy's time."""
     if not mypy or not ours:
@@ -1176,6 +1187,7 @@ def render(bench: Bench, info: dict[str, str], elapsed: float, load: tuple[str, 
         return cell
 
     all_diffs: list[Difference] = []
+    pair_lines: list[str] = []
     startup: dict[str, list[float]] = {"mypy": [], "ours": []}
     for scenario, per_impl in bench.steps.items():
         mypy_steps = per_impl.get(MYPY, [])
@@ -1231,11 +1243,15 @@ def render(bench: Bench, info: dict[str, str], elapsed: float, load: tuple[str, 
                 f"| {title} | {fmt_ms(mypy_t)} | {fmt_ms(ours_t)} | {fmt_ratio(mypy_t, ours_t)} | {same} "
                 f"| {target(scenario, '', mypy_t, ours_t)} |"
             )
+            if scenario in TARGETS and (pairs := fmt_pairs(mypy_t, ours_t)) is not None:
+                pair_lines.append(f"- {title}: {pairs}")
     if startup["mypy"] or startup["ours"]:
         out.append(
             f"| {SCENARIO_TITLES['startup']} | {fmt_ms(startup['mypy'])} | {fmt_ms(startup['ours'])} "
             f"| {fmt_ratio(startup['mypy'], startup['ours'])} | (in the rows above) | — |"
         )
+    if pair_lines:
+        out += ["", "The same reps as pairs (both run back to back in each rep):", ""] + pair_lines
     out.append("")
     for scenario, ms in bench.batch_ms.items():
         out.append(
