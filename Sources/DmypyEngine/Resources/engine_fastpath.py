@@ -187,10 +187,11 @@ class FastPath:
         carry_problem = uncarriable(fgm)
         if carry_problem is not None:
             raise NotFast(carry_problem)
-        sources = self.request_sources(server, command, data, key)
         added: list[tuple[str, str]] = []
         if reported.appeared or reported.gone:
-            sources, added = self.module_set_change(server, fgm, command, data, key, reported)
+            sources, added = self.module_set_change(server, fgm, command, data, key, reported)  # listed again
+        else:
+            sources = self.request_sources(server, command, data, key)
 
         # From here on mypy's state changes: no plain NotFast any more.
         t0 = time.time()
@@ -210,7 +211,8 @@ class FastPath:
             imports_before = {m: imports_of(graph[m]) for m, _ in changed if m in graph}
             messages = update_keeping_errors(engine, fgm, changed, removed, followed)
             touched = set(fgm.updated_modules) | {module for module, _ in changed + removed}
-            if set(graph) != modules_before or any(
+            modules_changed = set(graph) != modules_before
+            if modules_changed or any(
                 m not in graph or imports_of(graph[m]) != imports for m, imports in imports_before.items()
             ):
                 # New or removed modules, or imports that changed: mypy's walk does the
@@ -223,7 +225,7 @@ class FastPath:
                     server.previous_sources = sources  # else its walk removes the removed modules again
                 self.last_key = key
                 self.known = set()
-                how = "new or removed modules" if set(graph) != modules_before else "changed imports"
+                how = "new or removed modules" if modules_changed else "changed imports"
                 return server.run_command(command, data), f"known changes; mypy's walk for the {how}"
         t2 = time.time()
         fgm.manager.add_stats(find_changes_time=t1 - t0, fg_update_time=t2 - t1, files_changed=len(changed))
